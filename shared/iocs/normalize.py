@@ -1,0 +1,209 @@
+"""Validate and normalise indicators of compromise (IOCs) per type, as pure functions.
+
+The five analysis types and their normal forms are fixed by the API contract:
+
+| type   | valid when                                   | normal form                               |
+|--------|----------------------------------------------|-------------------------------------------|
+| ip     | any IPv4 or IPv6 address                     | canonical text (IPv6 compressed, lower)   |
+| domain | IDNA-valid name with at least two labels     | lower-case ASCII (punycode), no final dot |
+| url    | has a scheme and a host                      | scheme and host lower-cased, rest as given|
+| hash   | 32, 40, 64 or 128 hex characters             | lower-case                                |
+| email  | local@domain with a valid domain             | domain part lower-cased                   |
+
+Defanged input is refanged first, so ``1.1.1[.]1`` and ``hxxp[://]x[.]com`` are accepted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import idna
+
+from shared.iocs.fang import refang
+
+IOC_TYPES: tuple[str, ...] = ("ip", "domain", "url", "hash", "email")
+HASH_KINDS: dict[int, str] = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
+_LOCAL_PART = re.compile(r"[^\s@<>()\[\],;:\"\\]{1,64}")
+_MAX_URL_CHARS = 8192
+
+
+class InvalidIoc(ValueError):
+    """The value is not a valid indicator of the given type; the message says why."""
+
+
+@dataclass(frozen=True)
+class Ioc:
+    """A normalised indicator: what plugins receive."""
+
+    type: str
+    value: str
+
+    @property
+    def hash_kind(self) -> str | None:
+        """Return md5/sha1/sha256/sha512 for a hash, None for other types."""
+        return HASH_KINDS.get(len(self.value)) if self.type == "hash" else None
+
+    @property
+    def host(self) -> str | None:
+        """Return the host of a URL or the domain of an e-mail (None for other types)."""
+        if self.type == "url":
+            return url_host(self.value)
+        if self.type == "email":
+            return self.value.rpartition("@")[2]
+        if self.type in ("domain", "ip"):
+            return self.value
+        return None
+
+
+def normalize(value: str, ioc_type: str) -> str:
+    """Return the normal form of ``value`` as an IOC of ``ioc_type``; raise InvalidIoc if invalid."""
+    if ioc_type not in IOC_TYPES:
+        raise InvalidIoc(f"unknown IOC type {ioc_type!r}")
+    text = refang(value.strip()).strip()
+    if not text:
+        raise InvalidIoc("the indicator is empty")
+    return _NORMALIZERS[ioc_type](text)
+
+
+def make_ioc(value: str, ioc_type: str) -> Ioc:
+    """Return a normalised Ioc; raise InvalidIoc if the value is not valid for its type."""
+    return Ioc(type=ioc_type, value=normalize(value, ioc_type))
+
+
+def normalize_ip(text: str) -> str:
+    """Return the canonical text of an IPv4 or IPv6 address."""
+    candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        raise InvalidIoc(f"{_show(text)} is not an IPv4 or IPv6 address") from None
+
+
+def normalize_domain(text: str) -> str:
+    """Return a domain as lower-case ASCII (punycode for IDNs) without a trailing dot."""
+    name = text[:-1] if text.endswith(".") else text
+    if not name or any(ch.isspace() for ch in name):
+        raise InvalidIoc(f"{_show(text)} is not a domain name")
+    try:
+        ascii_name = idna.encode(name, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise InvalidIoc(f"{_show(text)} is not a valid IDNA domain name") from None
+    ascii_name = ascii_name.lower()
+    labels = ascii_name.split(".")
+    if len(labels) < 2:
+        raise InvalidIoc(f"{_show(text)} needs at least two labels")
+    if len(ascii_name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise InvalidIoc(f"{_show(text)} is not a valid domain name")
+    if not _TLD.fullmatch(labels[-1]):
+        raise InvalidIoc(f"{_show(text)} does not end in a valid top-level domain")
+    return ascii_name
+
+
+def normalize_host(text: str) -> str:
+    """Return a URL host: a canonical IP or a normalised domain."""
+    try:
+        return normalize_ip(text)
+    except InvalidIoc:
+        return normalize_domain(text)
+
+
+def normalize_url(text: str) -> str:
+    """Return a URL with scheme and host lower-cased and the rest as given."""
+    if len(text) > _MAX_URL_CHARS or any(ch.isspace() for ch in text):
+        raise InvalidIoc("a URL may not contain white space or exceed 8192 characters")
+    scheme, sep, rest = text.partition("://")
+    if not sep or not _SCHEME.fullmatch(scheme):
+        raise InvalidIoc(f"{_show(text)} has no scheme (such as http://)")
+    authority, path = _split_authority(rest)
+    userinfo, _, hostport = authority.rpartition("@")
+    host, port = _split_port(hostport)
+    if not host:
+        raise InvalidIoc(f"{_show(text)} has no host")
+    host_text = f"[{normalize_ip(host)}]" if ":" in host else normalize_host(host)
+    prefix = f"{userinfo}@" if userinfo else ""
+    suffix = f":{port}" if port is not None else ""
+    return f"{scheme.lower()}://{prefix}{host_text}{suffix}{path}"
+
+
+def normalize_hash(text: str) -> str:
+    """Return a lower-case md5, sha1, sha256 or sha512 hex digest."""
+    if len(text) not in HASH_KINDS or not _HEX.fullmatch(text):
+        raise InvalidIoc("a hash is 32, 40, 64 or 128 hexadecimal characters (md5, sha1, sha256, sha512)")
+    return text.lower()
+
+
+def normalize_email(text: str) -> str:
+    """Return ``local@domain`` with the domain lower-cased."""
+    local, at, domain = text.rpartition("@")
+    if not at or not _LOCAL_PART.fullmatch(local) or local.startswith(".") or local.endswith("."):
+        raise InvalidIoc(f"{_show(text)} is not an e-mail address (local@domain)")
+    return f"{local}@{normalize_domain(domain)}"
+
+
+def hash_kind(value: str) -> str | None:
+    """Return the hash kind of a normalised hash by its length."""
+    return HASH_KINDS.get(len(value))
+
+
+def is_global_ip(value: str) -> bool:
+    """Return True when ``value`` is a globally routable IP address."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def url_host(url: str) -> str | None:
+    """Return the host of a normalised URL (without IPv6 brackets)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host or None
+
+
+def _split_authority(rest: str) -> tuple[str, str]:
+    for index, char in enumerate(rest):
+        if char in "/?#":
+            return rest[:index], rest[index:]
+    return rest, ""
+
+
+def _split_port(hostport: str) -> tuple[str, str | None]:
+    if hostport.startswith("["):
+        host, _, tail = hostport[1:].partition("]")
+        port = tail[1:] if tail.startswith(":") else None
+        if tail and port is None:
+            raise InvalidIoc("malformed IPv6 host in URL")
+        host = host if ":" in host else f"[{host}]"
+    else:
+        host, colon, port_text = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
+        port = port_text if colon else None
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise InvalidIoc(f"invalid port {_show(port)} in URL")
+    return host, port
+
+
+def _show(text: str) -> str:
+    """Quote a user value for an error message, shortened so details stay readable."""
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+_NORMALIZERS = {
+    "ip": normalize_ip,
+    "domain": normalize_domain,
+    "url": normalize_url,
+    "hash": normalize_hash,
+    "email": normalize_email,
+}
