@@ -1,0 +1,119 @@
+"""Defang and refang: API.md's examples to the letter, every marker variant, and the round trip."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from shared.iocs.fang import defang, refang
+
+# (defanged, refanged): the refang cases also published by bench/extract.py.
+REFANG_CASES: tuple[tuple[str, str], ...] = (
+    ("hxxp[://]evil[.]com", "http://evil.com"),
+    ("hxxps[://]evil[.]com/a/b?c=d", "https://evil.com/a/b?c=d"),
+    ("hXXps[:]//login[.]evil[.]com/", "https://login.evil.com/"),
+    ("hxxp[:]//1[.]2[.]3[.]4[:]8080/x", "http://1.2.3.4:8080/x"),
+    ("HXXP://EVIL[.]COM", "HTTP://EVIL.COM"),
+    ("hxxp://evil.com", "http://evil.com"),
+    ("hxtp://evil.com", "http://evil.com"),
+    ("fxp://files[.]evil[.]net/drop.bin", "ftp://files.evil.net/drop.bin"),
+    ("evil(.)com", "evil.com"),
+    ("evil{.}com", "evil.com"),
+    ("evil[dot]com", "evil.com"),
+    ("evil(dot)com", "evil.com"),
+    ("evil{dot}com", "evil.com"),
+    ("evil [dot] com", "evil.com"),
+    ("evil[DOT]com", "evil.com"),
+    ("evil dot com", "evil.com"),
+    ("mail dot evil dot co dot uk", "mail.evil.co.uk"),
+    ("user[@]evil[.]com", "user@evil.com"),
+    ("user[at]evil[.]com", "user@evil.com"),
+    ("user(at)evil(.)com", "user@evil.com"),
+    ("user {at} evil {dot} com", "user@evil.com"),
+    ("john at evil dot com", "john@evil.com"),
+    ("http[://]evil[.]com", "http://evil.com"),
+    ("http[:/]/evil[.]com", "http://evil.com"),
+    ("1.2.3[.]4", "1.2.3.4"),
+    ("8.8.8.8[:]53", "8.8.8.8:53"),
+    ("hxxp://evil[.]com[/]gate.php", "http://evil.com/gate.php"),
+    (r"evil\[.\]com", "evil.com"),
+    (r"hxxps\[://\]evil\[.\]com", "https://evil.com"),
+    (r"user\[@\]evil\[.\]com", "user@evil.com"),
+    (r"http:\/\/evil.com\/a\/b.php", "http://evil.com/a/b.php"),
+    ("`hxxp[://]evil[.]com`", "`http://evil.com`"),
+    ("[hxxp://evil[.]com](hxxp://evil[.]com/x)", "[http://evil.com](http://evil.com/x)"),
+    # prose stays prose
+    ("the dot com bubble", "the dot com bubble"),
+    ("look at evil dot com", "look at evil.com"),
+    ("meet at noon dot", "meet at noon dot"),
+    ("a dot on the map", "a dot on the map"),
+    ("hxxp is not a scheme here", "hxxp is not a scheme here"),
+)
+
+
+def test_api_md_examples() -> None:
+    assert defang("http://evil.com/path") == "hxxp[://]evil[.]com/path"
+    assert refang("hxxp[://]evil[.]com") == "http://evil.com"
+
+
+@pytest.mark.parametrize(("defanged", "expected"), REFANG_CASES)
+def test_refang_cases(defanged: str, expected: str) -> None:
+    assert refang(defanged) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://a.b/c", "hxxps[://]a[.]b/c"),
+        ("mail user@evil.com now.", "mail user[@]evil[.]com now[.]"),
+        ("ftp://x.org", "ftp[://]x[.]org"),
+        ("HTTPS://X.ORG", "HXXPS[://]X[.]ORG"),
+        ("evil[.]com and evil.com", "evil[.]com and evil[.]com"),
+        ("hxxp[://]evil(.)com", "hxxp[://]evil(.)com"),
+        ("no markers here", "no markers here"),
+    ],
+)
+def test_defang(text: str, expected: str) -> None:
+    assert defang(text) == expected
+
+
+def test_text_without_markers_is_unchanged() -> None:
+    text = "Version 1.2.3 shipped on 2024-01-01. Contact: the team (at the office) [see notes]."
+    assert refang(text) == text
+
+
+_ALPHABET = st.sampled_from(list("ahtpsx.:/@ -_[](){}dotHTPSX19\n\\`'\"<>"))
+_TEXT = st.lists(_ALPHABET, max_size=40).map("".join) | st.text(max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_defang_is_idempotent(text: str) -> None:
+    once = defang(text)
+    assert defang(once) == once
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_refang_inverts_defang(text: str) -> None:
+    assume(not any(bracket in text for bracket in "[](){}"))
+    assume(refang(text) == text)  # the text holds no defang markers of its own
+    # The one documented loss: "hXXp" is read as the customary "http", so "hTTp://" comes back lower.
+    assume(not re.search(r"(?<![A-Za-z0-9])hTTp", text))
+    assert refang(defang(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Beaconing to http://update.evil-cdn.com/api?id=7 from user@corp.example every 60 s.",
+        "HTTPS://SHOUT.EXAMPLE.ORG/A and Http://Mixed.Case/x",
+        "End of sentence. Next: https://a.b.c/d.e?f=g.h#i.j",
+        "ftp://files.evil.net/drop.bin, sftp://x.y.z:22/ and ws://chat.evil.io/socket",
+    ],
+)
+def test_round_trip_on_realistic_text(text: str) -> None:
+    assert refang(defang(text)) == text
