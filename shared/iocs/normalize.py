@@ -164,6 +164,15 @@ def is_global_ip(value: str) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def is_ip(value: str) -> bool:
+    """Return True when ``value`` is an IPv4 or IPv6 address."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 def url_host(url: str) -> str | None:
     """Return the host of a normalised URL (without IPv6 brackets)."""
     try:

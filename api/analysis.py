@@ -1,0 +1,136 @@
+"""The analysis resources: submit (fan out and wait), read back, and poll a pending plugin."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import falcon
+import redis
+
+from api.body import read_json_object, string_field
+from plugins import registry
+from plugins.spec import PluginSpec
+from shared import analyses
+from shared.errors import InvalidIocType, InvalidRequest, NoPluginsAvailable, NotFound, Unavailable
+from shared.iocs.normalize import IOC_TYPES, InvalidIoc, Ioc, make_ioc
+from workers.actors import Actors
+from workers.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+def parse_submission(body: dict[str, Any]) -> tuple[Ioc, list[str] | None]:
+    """Validate an analysis request in the contract's order; return the normalised IOC and plugins."""
+    ioc_text = string_field(body, "ioc")
+    ioc_type = string_field(body, "type")
+    requested = body.get("plugins")
+    if requested is not None and (
+        not isinstance(requested, list) or not all(isinstance(n, str) for n in requested)
+    ):
+        raise InvalidRequest("field 'plugins' must be a list of strings")
+    if ioc_type not in IOC_TYPES:
+        raise InvalidIocType(f"type must be one of {', '.join(IOC_TYPES)}; got {ioc_type[:32]!r}")
+    try:
+        ioc = make_ioc(ioc_text, ioc_type)
+    except InvalidIoc as ex:
+        raise InvalidRequest(f"invalid {ioc_type}: {ex}") from None
+    return ioc, requested
+
+
+class AnalysisCollection:
+    """POST /api/v1/analysis."""
+
+    def __init__(self, runtime: Runtime, actors: Actors) -> None:
+        self.rt = runtime
+        self.actors = actors
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        settings = self.rt.settings
+        ioc, requested = parse_submission(read_json_object(req, settings.max_body_bytes))
+        req.context.audit.ioc, req.context.audit.ioc_type = ioc.value, ioc.type
+        specs = registry.choose(settings, ioc, requested)
+        if not specs:
+            raise NoPluginsAvailable(f"no enabled plugin supports this {ioc.type} (see GET /api/v1/plugins)")
+        analysis_id = self.dispatch(ioc, specs, req.context.principal.account)
+        req.context.audit.analysis_id = str(analysis_id)
+        outcomes = self.rt.barrier.wait(str(analysis_id), {s.name for s in specs}, settings.fast_timeout_s)
+        resp.media = self.answer(analysis_id, specs, outcomes)
+
+    def dispatch(self, ioc: Ioc, specs: list[PluginSpec], account: str) -> uuid.UUID:
+        """Store the analysis with its pending rows, commit, then send one message per plugin."""
+        analysis_id = uuid.uuid4()
+        messages = []
+        planned = []
+        for spec in specs:
+            chain = analyses.new_chain()
+            message = self.actors.run_plugin.message(str(analysis_id), spec.name, chain)
+            messages.append(message)
+            planned.append(analyses.PlannedPlugin(spec.name, spec.mode, message.message_id, chain))
+        analyses.create(analysis_id, ioc.value, ioc.type, planned, account)
+        try:
+            for message in messages:
+                self.rt.broker.enqueue(message)
+        except (redis.RedisError, OSError) as ex:
+            logger.error("broker unreachable while dispatching %s: %s", analysis_id, type(ex).__name__)
+            analyses.delete(analysis_id)
+            raise Unavailable("broker unreachable; the analysis was not started") from None
+        return analysis_id
+
+    def answer(
+        self, analysis_id: uuid.UUID, specs: list[PluginSpec], outcomes: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Build the POST answer: barrier outcomes first, the stored rows for everything else."""
+        loaded = analyses.load(str(analysis_id))
+        assert loaded is not None
+        analysis, rows = loaded
+        stored = {row.plugin: row for row in rows}
+        results: dict[str, Any] = {}
+        pending: dict[str, Any] = {}
+        for spec in specs:
+            outcome = outcomes.get(spec.name)
+            row = stored[spec.name]
+            if outcome and outcome["kind"] == "result":
+                results[spec.name] = outcome["result"]
+            elif row.status in analyses.FINAL:
+                results[spec.name] = row.result
+            else:
+                job_id = outcome["job_id"] if outcome else row.job_id
+                pending[spec.name] = {"job_id": job_id, "poll_url": analyses.poll_url(analysis_id, spec.name)}
+        analyses.mark_reported_pending(analysis_id, pending)
+        view = analyses.view(analysis, [])
+        return {**view, "results": results, "pending": pending}
+
+
+class AnalysisItem:
+    """GET /api/v1/analysis/{id}."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
+        loaded = analyses.load(id)
+        if loaded is None:
+            raise NotFound(f"no analysis with id {id[:64]!r}")
+        analysis, rows = loaded
+        req.context.audit.analysis_id = str(analysis.id)
+        req.context.audit.ioc, req.context.audit.ioc_type = analysis.ioc, analysis.ioc_type
+        resp.media = analyses.view(analysis, rows)
+
+
+class PendingItem:
+    """GET /api/v1/analysis/{id}/pending/{plugin}: 202 while running, 200 once stored."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: str, plugin: str) -> None:
+        loaded = analyses.load(id)
+        if loaded is None:
+            raise NotFound(f"no analysis with id {id[:64]!r}")
+        analysis, rows = loaded
+        req.context.audit.analysis_id = str(analysis.id)
+        req.context.audit.ioc, req.context.audit.ioc_type = analysis.ioc, analysis.ioc_type
+        row = next((r for r in rows if r.plugin == plugin), None)
+        if row is None or not row.reported_pending:
+            raise NotFound(f"plugin {plugin[:64]!r} is not pending in this analysis")
+        if row.status in analyses.FINAL:
+            resp.media = {"status": "ready", "result": row.result}
+        else:
+            resp.status = 202
+            resp.media = {"status": "pending"}

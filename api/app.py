@@ -1,0 +1,46 @@
+"""The Falcon application factory, with every route in one visible list."""
+
+from __future__ import annotations
+
+import falcon
+
+from api import errors
+from api.actions import Defang, Extract, Refang
+from api.analysis import AnalysisCollection, AnalysisItem, PendingItem
+from api.auth import AuthAuditMiddleware
+from api.health import Healthz, Readyz
+from api.plugins import PluginList
+from shared import db as dbmod
+from workers import broker as brokermod
+from workers.actors import Actors
+from workers.runtime import Runtime
+
+
+def create_app(runtime: Runtime, actors: Actors) -> falcon.App:
+    """Return the API wired to a runtime (settings, database, broker, barrier) and its actors."""
+    settings = runtime.settings
+    database = runtime.db
+    app = falcon.App(middleware=[AuthAuditMiddleware(database)])
+    app.req_options.strip_url_path_trailing_slash = True
+    errors.install(app)
+
+    def database_ready() -> bool:
+        return database is not None and dbmod.ping(database)
+
+    def broker_ready() -> bool:
+        return brokermod.ping(runtime.broker)
+
+    routes = [
+        ("/healthz", Healthz()),
+        ("/readyz", Readyz({"database": database_ready, "broker": broker_ready})),
+        ("/api/v1/plugins", PluginList(settings)),
+        ("/api/v1/analysis", AnalysisCollection(runtime, actors)),
+        ("/api/v1/analysis/{id}", AnalysisItem()),
+        ("/api/v1/analysis/{id}/pending/{plugin}", PendingItem()),
+        ("/api/actions/defang", Defang(settings.max_body_bytes)),
+        ("/api/actions/refang", Refang(settings.max_body_bytes)),
+        ("/api/actions/extract", Extract(settings.max_body_bytes)),
+    ]
+    for template, resource in routes:
+        app.add_route(template, resource)
+    return app

@@ -1,0 +1,76 @@
+"""Authenticate every request to a protected resource and audit it before the response leaves."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import falcon
+import peewee
+
+from api.errors import send_error
+from shared import accounts, audit
+from shared.errors import SocbuddyError, Unavailable
+
+logger = logging.getLogger(__name__)
+
+
+class AuthAuditMiddleware:
+    """Open a pooled DB connection, check the bearer key, and write one audit row per request.
+
+    Resources opt out with a class attribute ``auth = False`` (health checks).
+    """
+
+    def __init__(self, database: peewee.Database | None) -> None:
+        self.db = database
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.monotonic()
+        req.context.audit = None
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+    ) -> None:
+        if resource is None or not getattr(resource, "auth", True):
+            return
+        req.context.audit = audit.Entry(
+            method=req.method,
+            route=req.uri_template or req.path,
+            client=req.remote_addr,
+            params={k: str(v) for k, v in params.items()},
+        )
+        if self.db is None:
+            raise Unavailable("this endpoint needs a database and DATABASE_URL is not set")
+        self.db.connect(reuse_if_open=True)
+        principal = accounts.authenticate(req.get_header("Authorization"))
+        req.context.audit.account = principal.account
+        req.context.audit.key_prefix = principal.key_prefix
+        req.context.principal = principal
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        entry: audit.Entry | None = getattr(req.context, "audit", None)
+        try:
+            if entry is not None:
+                self._audit(req, resp, entry)
+        finally:
+            if self.db is not None and not self.db.is_closed():
+                self.db.close()
+
+    def _audit(self, req: falcon.Request, resp: falcon.Response, entry: audit.Entry) -> None:
+        duration_ms = int((time.monotonic() - req.context.started) * 1000)
+        status = resp.status_code
+        if self.db is None:
+            logger.warning("unaudited (no database): %s", entry.as_row(status, duration_ms))
+            return
+        try:
+            self.db.connect(reuse_if_open=True)
+            audit.record(entry, status, duration_ms)
+        except (peewee.PeeweeException, SocbuddyError) as ex:
+            # Nothing can be audited without the database: the client gets 503, the log keeps the event.
+            logger.error(
+                "audit write failed (%s); event: %s", type(ex).__name__, entry.as_row(status, duration_ms)
+            )
+            send_error(resp, 503, "unavailable", "the database is unreachable; try again shortly")

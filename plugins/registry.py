@@ -1,0 +1,59 @@
+"""The explicit plugin registry and the rules that decide which plugins are enabled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from plugins import abuseipdb, joe_sandbox, virustotal
+from plugins.spec import PluginSpec
+from shared.config import Settings
+from shared.iocs.normalize import Ioc
+
+PLUGINS: tuple[ModuleType, ...] = (virustotal, abuseipdb, joe_sandbox)
+BY_NAME: dict[str, ModuleType] = {module.SPEC.name: module for module in PLUGINS}
+
+
+@dataclass(frozen=True)
+class Status:
+    """Whether a plugin is enabled under some settings, and why not."""
+
+    enabled: bool
+    reason: str
+
+
+def spec(name: str) -> PluginSpec:
+    """Return the spec of a registered plugin (KeyError for an unknown name)."""
+    return BY_NAME[name].SPEC
+
+
+def status(plugin: PluginSpec, settings: Settings) -> Status:
+    """Decide whether a plugin is enabled: operator switches first, then its variables."""
+    if settings.plugins_allow is not None and plugin.name not in settings.plugins_allow:
+        return Status(False, "not listed in SOCBUDDY_PLUGINS")
+    if plugin.name in settings.plugins_deny:
+        return Status(False, "listed in SOCBUDDY_DISABLED_PLUGINS")
+    if plugin.key_var and plugin.key != "none" and not settings.var(plugin.key_var):
+        return Status(False, f"{plugin.key_var} is not set")
+    if (plugin.needs_url or not plugin.default_url) and not settings.var(plugin.url_var):
+        return Status(False, f"{plugin.url_var} is not set")
+    return Status(True, "enabled")
+
+
+def enabled(settings: Settings) -> list[PluginSpec]:
+    """Return the enabled plugins in registry order."""
+    return [m.SPEC for m in PLUGINS if status(m.SPEC, settings).enabled]
+
+
+def choose(settings: Settings, ioc: Ioc, requested: list[str] | None) -> list[PluginSpec]:
+    """Return the plugins to run: requested (or all), known, enabled and supporting the IOC."""
+    candidates = enabled(settings)
+    if requested is not None:
+        wanted = {name.strip().lower() for name in requested}
+        candidates = [p for p in candidates if p.name in wanted]
+    return [p for p in candidates if p.supports(ioc)]
+
+
+def base_url(plugin: PluginSpec, settings: Settings) -> str:
+    """Return the plugin's API root from its URL variable or default, without a trailing slash."""
+    return (settings.var(plugin.url_var) or plugin.default_url or "").rstrip("/")

@@ -1,0 +1,111 @@
+"""VirusTotal v3: multi-engine reputation for IPs, domains, URLs and files.
+
+API reference: docs.virustotal.com/reference (``x-apikey`` header; JSON:API bodies).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import quote
+
+from plugins.spec import Context, Finding, PluginError, PluginSpec, verdict_from_counts
+from shared.iocs.normalize import Ioc
+
+SPEC = PluginSpec(
+    name="virustotal",
+    display_name="VirusTotal",
+    ioc_types=frozenset({"ip", "domain", "url", "hash"}),
+    categories=("reputation",),
+    key_var="VIRUSTOTAL_API_KEY",
+    key="required",
+    auth="header",
+    auth_name="x-apikey",
+    url_var="VIRUSTOTAL_URL",
+    default_url="https://www.virustotal.com/api/v3",
+)
+
+QUOTA_BACKOFF_S = 60.0  # VT sends no Retry-After; its public quota is per minute.
+GUI = "https://www.virustotal.com/gui"
+_STATS = ("malicious", "suspicious", "harmless", "undetected", "timeout")
+_TYPE_FIELDS: dict[str, tuple[str, ...]] = {
+    "ip": ("as_owner", "asn", "country", "network"),
+    "domain": ("registrar", "creation_date", "categories"),
+    "url": ("url", "last_final_url", "title", "last_http_response_code", "categories", "threat_names"),
+    "hash": ("meaningful_name", "type_description", "size", "sha256", "md5", "first_submission_date"),
+}
+
+
+def url_id(url: str) -> str:
+    """Return VirusTotal's URL identifier: URL-safe base64 of the URL without padding."""
+    return base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+def request_path(ioc: Ioc) -> str:
+    """Return the object path for an IOC."""
+    if ioc.type == "url":
+        return f"/urls/{url_id(ioc.value)}"
+    collection = {"ip": "ip_addresses", "domain": "domains", "hash": "files"}[ioc.type]
+    return f"/{collection}/{quote(ioc.value, safe='')}"
+
+
+def lookup(ctx: Context, ioc: Ioc) -> Finding:
+    """Fetch VirusTotal's object for the IOC and summarise its last analysis."""
+    try:
+        reply = ctx.fetch_json("GET", request_path(ioc), accept=(404,))
+    except PluginError as ex:
+        if ex.code == "rate_limited" and ex.retry_after_s is None:
+            ex.retry_after_s = QUOTA_BACKOFF_S
+        raise
+    if reply.status == 404:
+        return Finding(
+            summary={"found": False, "message": "VirusTotal has no record of this indicator"}, raw=reply.data
+        )
+    data = reply.data.get("data") if isinstance(reply.data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("attributes"), dict):
+        raise PluginError("provider_error", "VirusTotal's answer has no data.attributes")
+    return _finding(ioc, data, reply.data)
+
+
+def _finding(ioc: Ioc, data: dict[str, Any], raw: Any) -> Finding:
+    attributes = data["attributes"]
+    summary = summarise(ioc.type, attributes)
+    stats = attributes.get("last_analysis_stats") or {}
+    counts = {name: int(stats.get(name) or 0) for name in _STATS}
+    verdict = verdict_from_counts(
+        counts["malicious"], counts["suspicious"], counts["harmless"] + counts["undetected"]
+    )
+    summary["found"] = any(counts.values())
+    return Finding(verdict=verdict, summary=summary, link=link(ioc, data), raw=raw)
+
+
+def summarise(ioc_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """Keep the fields the catalog lists, flattened to snake_case leaf names."""
+    stats = attributes.get("last_analysis_stats") or {}
+    votes = attributes.get("total_votes") or {}
+    summary: dict[str, Any] = {name: stats.get(name, 0) for name in _STATS}
+    summary.update(
+        last_analysis_date=attributes.get("last_analysis_date"),
+        reputation=attributes.get("reputation"),
+        votes_harmless=votes.get("harmless", 0),
+        votes_malicious=votes.get("malicious", 0),
+        tags=list(attributes.get("tags") or [])[:10],
+    )
+    for name in _TYPE_FIELDS[ioc_type]:
+        value = attributes.get(name)
+        summary[name] = value[:10] if isinstance(value, list) else value
+    if ioc_type == "domain":
+        records = attributes.get("last_dns_records") or []
+        summary["last_dns_records"] = [{"type": r.get("type"), "value": r.get("value")} for r in records[:10]]
+    if ioc_type == "hash":
+        classification = attributes.get("popular_threat_classification") or {}
+        summary["suggested_threat_label"] = classification.get("suggested_threat_label")
+    return summary
+
+
+def link(ioc: Ioc, data: dict[str, Any]) -> str:
+    """Return VirusTotal's page for the IOC."""
+    if ioc.type == "url":
+        return f"{GUI}/url/{data.get('id') or url_id(ioc.value)}"
+    kind = {"ip": "ip-address", "domain": "domain", "hash": "file"}[ioc.type]
+    return f"{GUI}/{kind}/{ioc.value}"

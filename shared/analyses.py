@@ -1,0 +1,217 @@
+"""The analysis store: the database row is the truth about every plugin of every analysis.
+
+Every write to a plugin_result is a compare-and-set on (status = pending, chain token), so actors
+may run twice, late or concurrently without losing or overwriting a final answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.models import Analysis, PluginResult, database, utcnow
+from shared.results import iso_s
+
+FINAL = ("ok", "error")
+
+
+@dataclass(frozen=True)
+class PlannedPlugin:
+    """One plugin of a new analysis: its name, fast or slow path, and the message id sent for it."""
+
+    name: str
+    mode: str
+    message_id: str
+    chain: str
+
+
+def new_chain() -> str:
+    """Return a fresh chain token: the id of the one live message chain of a row."""
+    return secrets.token_hex(8)
+
+
+def create(
+    analysis_id: uuid.UUID, ioc: str, ioc_type: str, planned: list[PlannedPlugin], account: str | None
+) -> uuid.UUID:
+    """Insert an analysis and one pending row per plugin in one transaction (before any send)."""
+    now = utcnow().replace(microsecond=utcnow().microsecond // 1000 * 1000)
+    with database.atomic():
+        analysis = Analysis.create(
+            id=analysis_id,
+            ioc=ioc,
+            ioc_type=ioc_type,
+            plugins=[p.name for p in planned],
+            account=account,
+            queried_at=now,
+        )
+        rows = [
+            {
+                "analysis": analysis.id,
+                "plugin": p.name,
+                "mode": p.mode,
+                "status": "pending",
+                "job_id": p.message_id,
+                "chain": p.chain,
+                "started_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for p in planned
+        ]
+        PluginResult.insert_many(rows).execute()
+    return analysis.id
+
+
+def delete(analysis_id: uuid.UUID) -> None:
+    """Remove an analysis that could not be dispatched, so none is left behind."""
+    with database.atomic():
+        PluginResult.delete().where(PluginResult.analysis == analysis_id).execute()
+        Analysis.delete().where(Analysis.id == analysis_id).execute()
+
+
+def get_row(analysis_id: str, plugin: str) -> PluginResult | None:
+    """Return one plugin's row, or None."""
+    return PluginResult.get_or_none(PluginResult.analysis == analysis_id, PluginResult.plugin == plugin)
+
+
+def finish(analysis_id: str, plugin: str, result: dict[str, Any], chain: str | None = None) -> bool:
+    """Store a final result if the row is still pending (and still on ``chain``); return whether it was."""
+    query = PluginResult.update(
+        status=result["status"], result=result, next_check_at=None, updated_at=utcnow()
+    )
+    condition = (
+        (PluginResult.analysis == analysis_id)
+        & (PluginResult.plugin == plugin)
+        & (PluginResult.status == "pending")
+    )
+    if chain is not None:
+        condition &= PluginResult.chain == chain
+    return bool(query.where(condition).execute())
+
+
+def record_submission(
+    analysis_id: str, plugin: str, job_id: str, chain: str, next_check_at: dt.datetime
+) -> bool:
+    """Store a sandbox's job id and first poll time; return False when the chain is no longer ours."""
+    return bool(
+        PluginResult.update(job_id=job_id, next_check_at=next_check_at, attempts=0, updated_at=utcnow())
+        .where(
+            (PluginResult.analysis == analysis_id)
+            & (PluginResult.plugin == plugin)
+            & (PluginResult.status == "pending")
+            & (PluginResult.chain == chain)
+        )
+        .execute()
+    )
+
+
+def reschedule(row: PluginResult, next_check_at: dt.datetime) -> bool:
+    """Record the next poll of a sandbox row on its current chain; return False if the chain moved."""
+    return bool(
+        PluginResult.update(
+            next_check_at=next_check_at, attempts=PluginResult.attempts + 1, updated_at=utcnow()
+        )
+        .where(
+            (PluginResult.id == row.id)
+            & (PluginResult.status == "pending")
+            & (PluginResult.chain == row.chain)
+        )
+        .execute()
+    )
+
+
+def take_over(row: PluginResult, *, restart: bool) -> str | None:
+    """Move a pending row to a new chain (compare-and-set); return the new token, or None if we lost."""
+    token = new_chain()
+    changes: dict[Any, Any] = {PluginResult.chain: token, PluginResult.updated_at: utcnow()}
+    if restart:
+        changes[PluginResult.started_at] = utcnow()
+        changes[PluginResult.attempts] = PluginResult.attempts + 1
+    updated = (
+        PluginResult.update(changes)
+        .where(
+            (PluginResult.id == row.id)
+            & (PluginResult.status == "pending")
+            & (PluginResult.chain == row.chain)
+        )
+        .execute()
+    )
+    return token if updated else None
+
+
+def mark_reported_pending(analysis_id: uuid.UUID, plugins: Iterable[str]) -> None:
+    """Remember which plugins the POST answer listed as pending: only those can be polled."""
+    names = list(plugins)
+    if names:
+        PluginResult.update(reported_pending=True).where(
+            (PluginResult.analysis == analysis_id) & (PluginResult.plugin.in_(names))
+        ).execute()
+
+
+def load(analysis_id: str) -> tuple[Analysis, list[PluginResult]] | None:
+    """Return an analysis and its plugin rows, or None for an unknown or malformed id."""
+    try:
+        key = uuid.UUID(analysis_id)
+    except ValueError:
+        return None
+    analysis = Analysis.get_or_none(Analysis.id == key)
+    if analysis is None:
+        return None
+    rows = list(PluginResult.select().where(PluginResult.analysis == key).order_by(PluginResult.id))
+    return analysis, rows
+
+
+def poll_url(analysis_id: Any, plugin: str) -> str:
+    """Return the poll URL of a pending plugin."""
+    return f"/api/v1/analysis/{analysis_id}/pending/{plugin}"
+
+
+def view(analysis: Analysis, rows: list[PluginResult]) -> dict[str, Any]:
+    """Return the stored analysis in the API's shape: final rows in results, the rest pending."""
+    results: dict[str, Any] = {}
+    pending: dict[str, Any] = {}
+    for row in rows:
+        if row.status in FINAL:
+            results[row.plugin] = row.result
+        else:
+            pending[row.plugin] = {"job_id": row.job_id, "poll_url": poll_url(analysis.id, row.plugin)}
+    return {
+        "id": str(analysis.id),
+        "ioc": analysis.ioc,
+        "type": analysis.ioc_type,
+        "queried_at": iso_s(analysis.queried_at),
+        "results": results,
+        "pending": pending,
+    }
+
+
+def overdue_polls(now: dt.datetime, grace_s: float, limit: int = 200) -> list[PluginResult]:
+    """Return submitted sandbox rows whose next poll is overdue by more than the grace period."""
+    cutoff = now - dt.timedelta(seconds=grace_s)
+    return list(
+        PluginResult.select()
+        .where(
+            (PluginResult.status == "pending")
+            & PluginResult.next_check_at.is_null(False)
+            & (PluginResult.next_check_at < cutoff)
+        )
+        .limit(limit)
+    )
+
+
+def stalled_runs(now: dt.datetime, after_s: float, limit: int = 200) -> list[PluginResult]:
+    """Return rows whose run (fast lookup or sandbox submission) has not answered for too long."""
+    cutoff = now - dt.timedelta(seconds=after_s)
+    return list(
+        PluginResult.select()
+        .where(
+            (PluginResult.status == "pending")
+            & PluginResult.next_check_at.is_null(True)
+            & (PluginResult.started_at < cutoff)
+        )
+        .limit(limit)
+    )

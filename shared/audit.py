@@ -1,0 +1,79 @@
+"""The audit log: one append-only row per request to an authenticated endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.models import AuditEvent
+from shared.results import iso_ms
+
+PARAM_MAX_CHARS = 128
+
+
+@dataclass
+class Entry:
+    """What one request contributes to the audit log (filled in as the request goes)."""
+
+    method: str
+    route: str
+    client: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    account: str | None = None
+    key_prefix: str | None = None
+    ioc: str | None = None
+    ioc_type: str | None = None
+    analysis_id: str | None = None
+
+    def as_row(self, status: int, duration_ms: int) -> dict[str, Any]:
+        """Return the columns of the audit row."""
+        return {
+            "account": self.account,
+            "key_prefix": self.key_prefix,
+            "method": self.method[:16],
+            "route": self.route[:128],
+            "params": {k[:64]: str(v)[:PARAM_MAX_CHARS] for k, v in self.params.items()},
+            "status": status,
+            "duration_ms": duration_ms,
+            "client": (self.client or "")[:64] or None,
+            "ioc": self.ioc[:2048] if self.ioc else None,
+            "ioc_type": self.ioc_type,
+            "analysis_id": uuid.UUID(self.analysis_id) if self.analysis_id else None,
+        }
+
+
+def record(entry: Entry, status: int, duration_ms: int) -> None:
+    """Append one audit row."""
+    AuditEvent.create(**entry.as_row(status, duration_ms))
+
+
+def query(
+    account: str | None = None, since: dt.datetime | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Return audit rows, newest first, as plain dicts with the documented field names."""
+    select = AuditEvent.select().order_by(AuditEvent.time.desc(), AuditEvent.id.desc()).limit(limit)
+    if account is not None:
+        select = select.where(AuditEvent.account == account)
+    if since is not None:
+        select = select.where(AuditEvent.time >= since)
+    return [as_dict(event) for event in select]
+
+
+def as_dict(event: AuditEvent) -> dict[str, Any]:
+    """Return one audit row as the JSON object ``socbuddy audit --json`` prints."""
+    return {
+        "time": iso_ms(event.time),
+        "account": event.account,
+        "key_prefix": event.key_prefix,
+        "method": event.method,
+        "route": event.route,
+        "params": event.params or {},
+        "status": event.status,
+        "duration_ms": event.duration_ms,
+        "client": event.client,
+        "ioc": event.ioc,
+        "type": event.ioc_type,
+        "analysis_id": str(event.analysis_id) if event.analysis_id else None,
+    }

@@ -1,0 +1,260 @@
+"""The ``socbuddy`` command: run the service, manage keys, read the audit log, use the text tools."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from shared import accounts, audit
+from shared import db as dbmod
+from shared.config import Settings
+from shared.errors import ConfigError, SocbuddyError
+from shared.logsetup import configure_logging
+
+DEV_DATA_DIR = "var"
+WAITRESS_HARD_CAP_BYTES = 64 * 1024 * 1024
+
+
+class CliError(Exception):
+    """A command cannot run; the message says why and what to do."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``socbuddy`` command and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except (CliError, ConfigError) as ex:
+        print(f"socbuddy: {ex}", file=sys.stderr)
+        return 2
+    except SocbuddyError as ex:
+        print(f"socbuddy: {ex.detail}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="socbuddy", description="SOCBuddy IOC investigation service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="API and workers in one process, with embedded defaults")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=None, help="default: PORT or 5000")
+    dev.set_defaults(handler=cmd_dev)
+
+    web = sub.add_parser("web", help="the API alone under waitress (needs REDIS_URL)")
+    web.add_argument("--host", default="0.0.0.0")
+    web.add_argument("--port", type=int, default=None, help="default: PORT or 5000")
+    web.add_argument("--threads", type=int, default=32)
+    web.set_defaults(handler=cmd_web)
+
+    worker = sub.add_parser(
+        "worker", help="Dramatiq workers on the fast and sandbox queues (needs REDIS_URL)"
+    )
+    worker.add_argument("--processes", type=int, default=1)
+    worker.add_argument("--threads", type=int, default=16)
+    worker.add_argument("--queues", nargs="+", choices=("fast", "sandbox"), default=None)
+    worker.set_defaults(handler=cmd_worker)
+
+    sub.add_parser("migrate", help="create or upgrade the schema (idempotent)").set_defaults(
+        handler=cmd_migrate
+    )
+
+    keys = sub.add_parser("keys", help="service accounts and API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key (and the account if needed)")
+    create.add_argument("name")
+    create.set_defaults(handler=cmd_keys_create)
+    keys_sub.add_parser("list", help="list keys (never the keys themselves)").set_defaults(
+        handler=cmd_keys_list
+    )
+    revoke = keys_sub.add_parser("revoke", help="revoke an account's active keys, or one by prefix")
+    revoke.add_argument("name")
+    revoke.add_argument("--key", dest="prefix", default=None, help="the key's 8-character display prefix")
+    revoke.set_defaults(handler=cmd_keys_revoke)
+
+    audit_cmd = sub.add_parser("audit", help="the audit log, newest first")
+    audit_cmd.add_argument("--account", default=None)
+    audit_cmd.add_argument("--since", default=None, help="ISO-8601 time, e.g. 2026-12-03T10:00:00Z")
+    audit_cmd.add_argument("--limit", type=int, default=50)
+    audit_cmd.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit_cmd.set_defaults(handler=cmd_audit)
+
+    extract = sub.add_parser("extract", help="extract indicators from a file (or - for stdin) as JSON")
+    extract.add_argument("file")
+    extract.set_defaults(handler=cmd_extract)
+    return parser
+
+
+def _database(settings: Settings) -> None:
+    if not settings.database_url:
+        dev_url = dbmod.sqlite_url_for(DEV_DATA_DIR) if Path(DEV_DATA_DIR).is_dir() else None
+        hint = f" (the socbuddy dev database here is DATABASE_URL={dev_url})" if dev_url else ""
+        raise CliError(f"DATABASE_URL is not set{hint}")
+    dbmod.bind(dbmod.open_database(settings.database_url, pool_size=2))
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    _database(settings)
+    dbmod.migrate(dbmod.database_obj())
+    print("schema is up to date")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    _database(Settings.from_env())
+    with dbmod.database_obj().connection_context():
+        key = accounts.create_key(args.name)
+    print(f"created a key for service account {args.name!r}; it is shown only once:")
+    print(key)
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    _database(Settings.from_env())
+    with dbmod.database_obj().connection_context():
+        keys = accounts.list_keys()
+    print(f"{'ACCOUNT':<24} {'PREFIX':<10} {'CREATED':<21} {'LAST USED':<21} STATE")
+    for k in keys:
+        state = f"revoked {_short(k.revoked_at)}" if k.revoked_at else "active"
+        print(
+            f"{k.account:<24} {k.prefix:<10} {_short(k.created_at):<21} {_short(k.last_used_at):<21} {state}"
+        )
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    _database(Settings.from_env())
+    with dbmod.database_obj().connection_context():
+        count = accounts.revoke(args.name, args.prefix)
+    print(f"revoked {count} key(s) of {args.name!r}")
+    return 0 if count else 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    _database(Settings.from_env())
+    since = _parse_time(args.since) if args.since else None
+    with dbmod.database_obj().connection_context():
+        rows = audit.query(account=args.account, since=since, limit=args.limit)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))
+        else:
+            who = f"{row['account'] or '-'}/{row['key_prefix'] or '-'}"
+            extra = f" {row['type']}={row['ioc']}" if row["ioc"] else ""
+            print(
+                f"{row['time']} {who:<32} {row['method']:<6} {row['route']} {row['status']} {row['duration_ms']}ms{extra}"
+            )
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from shared.iocs.extract import extract
+
+    text = (
+        sys.stdin.read()
+        if args.file == "-"
+        else Path(args.file).read_text(encoding="utf-8", errors="replace")
+    )
+    print(json.dumps({"indicators": extract(text)}, indent=2))
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    configure_logging()
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        raise CliError(
+            "REDIS_URL is not set: socbuddy web needs Redis (use socbuddy dev for a single process)"
+        )
+    from api.app import create_app
+    from workers import actors, runtime
+
+    rt = runtime.build(settings, threads=args.threads)
+    app = create_app(rt, actors.declare(rt.broker, rt))
+    _serve(app, args.host, args.port or settings.port, args.threads, settings)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        raise CliError("REDIS_URL is not set: socbuddy worker needs Redis")
+    if not settings.database_url:
+        raise CliError("DATABASE_URL is not set: socbuddy worker needs the database")
+    env = dict(os.environ)
+    env["dramatiq_worker_timeout"] = str(settings.worker_timeout_ms)
+    env["SOCBUDDY_WORKER_THREADS"] = str(args.threads)
+    argv = [sys.executable, "-m", "dramatiq", "workers.entry:BROKER"]
+    argv += ["--processes", str(args.processes), "--threads", str(args.threads)]
+    argv += ["--worker-shutdown-timeout", "30000"]
+    if args.queues:
+        argv += ["--queues", *args.queues]
+    os.execve(sys.executable, argv, env)  # noqa: S606 - the worker master replaces this process
+    return 0  # pragma: no cover - execve does not return
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    configure_logging()
+    settings = Settings.from_env()
+    if not settings.database_url:
+        settings = replace(settings, database_url=dbmod.sqlite_url_for(DEV_DATA_DIR))
+    from api.app import create_app
+    from workers.embedded import EmbeddedWorkers
+
+    with EmbeddedWorkers(settings) as workers:
+        print(_dev_banner(settings, workers.first_key), flush=True)
+        app = create_app(workers.runtime, workers.actors)
+        _serve(app, args.host, args.port or settings.port, 32, settings)
+    return 0
+
+
+def _dev_banner(settings: Settings, key: str | None) -> str:
+    lines = [
+        "SOCBuddy dev: API and workers in one process",
+        f"  database: {settings.database_url}",
+        f"  broker:   {'Redis at REDIS_URL' if settings.redis_url else 'in-process (no REDIS_URL)'}",
+    ]
+    if key:
+        lines += ["  created service account 'dev'; its API key (shown once):", f"  {key}"]
+    else:
+        lines += [
+            "  API keys exist already; create another with:",
+            "  DATABASE_URL=... socbuddy keys create NAME",
+        ]
+    return "\n".join(lines)
+
+
+def _serve(app: Any, host: str, port: int, threads: int, settings: Settings) -> None:
+    import waitress
+
+    cap = max(WAITRESS_HARD_CAP_BYTES, settings.max_body_bytes * 4)
+    waitress.serve(app, host=host, port=port, threads=threads, max_request_body_size=cap, ident="socbuddy")
+
+
+def _short(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"--since {text!r} is not an ISO-8601 time") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The two actors: ``run_plugin`` (fast queue) and ``poll_sandbox`` (sandbox queue).
+
+Thin, idempotent and safe to run twice: each checks the row first (still pending? still our
+chain?) and writes only by compare-and-set. They take ids and plain values only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+import peewee
+from dramatiq.middleware import Middleware, TimeLimitExceeded
+
+from plugins import registry
+from plugins.spec import PluginError, PluginSpec, Submitted
+from shared import analyses
+from shared.iocs.normalize import Ioc
+from shared.models import PluginResult, utcnow
+from shared.results import error_result, ok_result
+from workers.broker import FAST_QUEUE, SANDBOX_QUEUE
+from workers.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+RUN_PLUGIN = "run_plugin"
+POLL_SANDBOX = "poll_sandbox"
+_TRANSIENT = {"unavailable", "timeout", "rate_limited"}
+_DB_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
+_DB_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A sandbox's polling schedule: first interval, backoff cap and deadline, in seconds."""
+
+    interval_s: float
+    max_interval_s: float
+    timeout_s: float
+
+
+@dataclass
+class Actors:
+    """The declared actors of one broker."""
+
+    run_plugin: dramatiq.Actor[Any, Any]
+    poll_sandbox: dramatiq.Actor[Any, Any]
+
+
+def timing(spec: PluginSpec, runtime: Runtime) -> Timing:
+    """Return the plugin's polling defaults, overridden by the SOCBUDDY_SANDBOX_* variables."""
+    s = runtime.settings
+    return Timing(
+        interval_s=s.sandbox_poll_interval_s or spec.poll_interval_s,
+        max_interval_s=s.sandbox_poll_max_interval_s or spec.poll_max_interval_s,
+        timeout_s=s.sandbox_timeout_s or spec.poll_timeout_s,
+    )
+
+
+def backoff_s(attempts: int, schedule: Timing) -> float:
+    """Return the delay before the next poll: exponential from the interval, capped, with jitter."""
+    base = min(schedule.interval_s * (2 ** min(attempts, 30)), schedule.max_interval_s)
+    return base * random.uniform(0.85, 1.15)
+
+
+def _retry_db_errors(retries: int, exception: BaseException) -> bool:
+    # Only a database outage is worth a Dramatiq retry; plugin failures are results, not retries.
+    return retries < _DB_RETRIES and isinstance(exception, _DB_ERRORS)
+
+
+def declare(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
+    """Declare both actors on ``broker``, bound to the process's runtime."""
+    work = _Work(runtime)
+    time_limit_ms = int((runtime.settings.plugin_timeout_s + 30) * 1000)
+    run = dramatiq.actor(
+        actor_name=RUN_PLUGIN,
+        queue_name=FAST_QUEUE,
+        broker=broker,
+        max_retries=_DB_RETRIES,
+        retry_when=_retry_db_errors,
+        min_backoff=500,
+        max_backoff=10_000,
+        time_limit=time_limit_ms,
+    )(work.run_plugin)
+    poll = dramatiq.actor(
+        actor_name=POLL_SANDBOX,
+        queue_name=SANDBOX_QUEUE,
+        broker=broker,
+        max_retries=_DB_RETRIES,
+        retry_when=_retry_db_errors,
+        min_backoff=500,
+        max_backoff=10_000,
+        time_limit=time_limit_ms,
+    )(work.poll_sandbox)
+    work.poll_actor = poll
+    broker.add_middleware(FinaliseOnTimeLimit(work))
+    return Actors(run_plugin=run, poll_sandbox=poll)
+
+
+class _Work:
+    """The actor bodies, closed over the process runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.poll_actor: dramatiq.Actor[Any, Any] | None = None
+
+    def _load(self, analysis_id: str, plugin: str, chain: str) -> tuple[PluginResult, Ioc] | None:
+        assert self.rt.db is not None
+        with self.rt.db.connection_context():
+            row = analyses.get_row(analysis_id, plugin)
+            if row is None or row.status != "pending" or row.chain != chain:
+                return None
+            analysis = row.analysis
+            return row, Ioc(type=analysis.ioc_type, value=analysis.ioc)
+
+    def run_plugin(self, analysis_id: str, plugin: str, chain: str) -> None:
+        """Run one plugin for one analysis: a lookup, or a sandbox submission."""
+        loaded = self._load(analysis_id, plugin, chain)
+        if loaded is None:
+            logger.info("run_plugin %s/%s: already final or superseded, skipped", analysis_id, plugin)
+            return
+        _row, ioc = loaded
+        spec = self._spec(plugin)
+        if spec is None:
+            self.finish(analysis_id, plugin, chain, _unregistered(plugin))
+            return
+        if spec.is_submission(ioc.type):
+            outcome = self.rt.runner.submit(spec, ioc)
+            if isinstance(outcome, Submitted):
+                self._submitted(analysis_id, spec, chain, outcome.job_id)
+                return
+            result = outcome
+        else:
+            result = self.rt.runner.lookup(spec, ioc)
+        self.finish(analysis_id, plugin, chain, result)
+
+    def poll_sandbox(self, analysis_id: str, plugin: str, chain: str) -> None:
+        """Poll a sandbox job once; finish the row or schedule the next poll with backoff."""
+        loaded = self._load(analysis_id, plugin, chain)
+        if loaded is None:
+            return
+        row, ioc = loaded
+        spec = self._spec(plugin)
+        if spec is None:
+            self.finish(analysis_id, plugin, chain, _unregistered(plugin))
+            return
+        schedule = timing(spec, self.rt)
+        elapsed_s = (utcnow() - row.created_at).total_seconds()
+        if elapsed_s > schedule.timeout_s:
+            message = f"the sandbox did not finish within {schedule.timeout_s:g} s"
+            self.finish(
+                analysis_id, plugin, chain, error_result(plugin, "timeout", message, int(elapsed_s * 1000))
+            )
+            return
+        try:
+            finding = self.rt.runner.poll(spec, ioc, row.job_id or "")
+        except PluginError as ex:
+            if ex.code not in _TRANSIENT:
+                result = error_result(plugin, ex.code, ex.message, int(elapsed_s * 1000), raw=ex.raw)
+                self.finish(analysis_id, plugin, chain, result)
+                return
+            logger.info("poll %s/%s: %s, trying again later", analysis_id, plugin, ex.code)
+            self._schedule(analysis_id, row, schedule, ex.retry_after_s)
+            return
+        if finding is None:
+            self._schedule(analysis_id, row, schedule, None)
+            return
+        self.finish(analysis_id, plugin, chain, ok_result(plugin, finding, int(elapsed_s * 1000)))
+
+    def _spec(self, plugin: str) -> PluginSpec | None:
+        module = registry.BY_NAME.get(plugin)
+        return module.SPEC if module else None
+
+    def _submitted(self, analysis_id: str, spec: PluginSpec, chain: str, job_id: str) -> None:
+        assert self.rt.db is not None and self.poll_actor is not None
+        delay_s = timing(spec, self.rt).interval_s
+        with self.rt.db.connection_context():
+            due = utcnow() + dt.timedelta(seconds=delay_s)
+            mine = analyses.record_submission(analysis_id, spec.name, job_id, chain, due)
+        if mine:
+            self.poll_actor.send_with_options(args=(analysis_id, spec.name, chain), delay=int(delay_s * 1000))
+        self._push(analysis_id, {"plugin": spec.name, "kind": "submitted", "job_id": job_id})
+
+    def _schedule(
+        self, analysis_id: str, row: PluginResult, schedule: Timing, retry_after_s: float | None
+    ) -> None:
+        assert self.rt.db is not None and self.poll_actor is not None
+        delay_s = backoff_s(row.attempts, schedule)
+        if retry_after_s is not None:
+            delay_s = max(delay_s, retry_after_s)
+        with self.rt.db.connection_context():
+            mine = analyses.reschedule(row, utcnow() + dt.timedelta(seconds=delay_s))
+        if mine:
+            args = (analysis_id, row.plugin, row.chain)
+            self.poll_actor.send_with_options(args=args, delay=int(delay_s * 1000))
+
+    def finish(self, analysis_id: str, plugin: str, chain: str | None, result: dict[str, Any]) -> None:
+        """Store a final result (first answer wins) and tell a waiting API call."""
+        assert self.rt.db is not None
+        with self.rt.db.connection_context():
+            if not analyses.finish(analysis_id, plugin, result, chain):
+                stored = analyses.get_row(analysis_id, plugin)
+                result = stored.result if stored is not None and stored.result else result
+        self._push(analysis_id, {"plugin": plugin, "kind": "result", "result": result})
+
+    def _push(self, analysis_id: str, outcome: dict[str, Any]) -> None:
+        try:
+            self.rt.barrier.push(analysis_id, outcome)
+        except Exception as ex:  # noqa: BLE001 - the row holds the answer; the barrier is best effort
+            logger.warning("barrier push for %s failed: %s", analysis_id, type(ex).__name__)
+
+
+class FinaliseOnTimeLimit(Middleware):
+    """Turn a run killed by Dramatiq's time limit (a BaseException) into a stored timeout result."""
+
+    def __init__(self, work: _Work) -> None:
+        self.work = work
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if not isinstance(exception, TimeLimitExceeded) or message.actor_name != RUN_PLUGIN:
+            return
+        analysis_id, plugin, chain = message.args
+        result_ = error_result(plugin, "timeout", "the plugin run exceeded the worker's time limit", 0)
+        try:
+            self.work.finish(analysis_id, plugin, chain, result_)
+        except Exception:
+            logger.exception("could not finalise %s/%s after a time limit", analysis_id, plugin)
+
+
+def _unregistered(plugin: str) -> dict[str, Any]:
+    return error_result(plugin, "internal_error", f"plugin {plugin!r} is not registered in this worker", 0)

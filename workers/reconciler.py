@@ -1,0 +1,107 @@
+"""Re-send work whose messages were lost: the database row, not the broker, is the truth.
+
+Delayed Dramatiq messages live in a worker's memory until due and die with a Redis restart or a
+killed worker. Every worker process (and ``socbuddy dev``) runs one Reconciler thread; many may run
+at once, because each re-send first wins a compare-and-set on the row's chain token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from dataclasses import dataclass
+
+import dramatiq
+import peewee
+from dramatiq.middleware import Middleware
+
+from shared import analyses
+from shared.models import utcnow
+from shared.results import error_result
+from workers.actors import Actors
+from workers.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+MAX_REDISPATCH = 3
+
+
+@dataclass
+class Counts:
+    """What one reconcile pass did."""
+
+    polls_resent: int = 0
+    runs_resent: int = 0
+    given_up: int = 0
+
+
+def reconcile_once(runtime: Runtime, actors: Actors, now: dt.datetime | None = None) -> Counts:
+    """Re-send overdue sandbox polls and stalled plugin runs; give up on runs dispatched too often."""
+    assert runtime.db is not None
+    now = now or utcnow()
+    counts = Counts()
+    settings = runtime.settings
+    with runtime.db.connection_context():
+        for row in analyses.overdue_polls(now, settings.reconcile_grace_s):
+            token = analyses.take_over(row, restart=False)
+            if token:
+                actors.poll_sandbox.send(row.analysis_key, row.plugin, token)
+                counts.polls_resent += 1
+        for row in analyses.stalled_runs(now, settings.fast_redispatch_after_s):
+            if row.attempts >= MAX_REDISPATCH:
+                message = f"no worker answered after {row.attempts + 1} dispatches"
+                if analyses.finish(
+                    row.analysis_key, row.plugin, error_result(row.plugin, "unavailable", message, 0)
+                ):
+                    counts.given_up += 1
+                continue
+            token = analyses.take_over(row, restart=True)
+            if token:
+                actors.run_plugin.send(row.analysis_key, row.plugin, token)
+                counts.runs_resent += 1
+    if counts.polls_resent or counts.runs_resent or counts.given_up:
+        logger.info("reconciler: %s", counts)
+    return counts
+
+
+class Reconciler(threading.Thread):
+    """A daemon thread that reconciles every ``reconcile_interval_s`` (with jitter) until stopped."""
+
+    def __init__(self, runtime: Runtime, actors: Actors) -> None:
+        super().__init__(name="socbuddy-reconciler", daemon=True)
+        self.runtime = runtime
+        self.actors = actors
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        interval_s = self.runtime.settings.reconcile_interval_s
+        while not self._stop_event.wait(interval_s * random.uniform(0.5, 1.0)):
+            try:
+                reconcile_once(self.runtime, self.actors)
+            except (peewee.PeeweeException, OSError) as ex:
+                logger.warning("reconcile pass failed: %s", type(ex).__name__)
+            except Exception:
+                logger.exception("reconcile pass failed")
+
+    def stop(self) -> None:
+        """Ask the thread to end after its current pass."""
+        self._stop_event.set()
+
+
+class ReconcilerMiddleware(Middleware):
+    """Run one Reconciler thread per worker process, for the life of the worker."""
+
+    def __init__(self, runtime: Runtime, actors: Actors) -> None:
+        self.runtime = runtime
+        self.actors = actors
+        self.thread: Reconciler | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.thread = Reconciler(self.runtime, self.actors)
+        self.thread.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self.thread is not None:
+            self.thread.stop()

@@ -1,0 +1,145 @@
+"""Run one plugin call under its wall-clock budget and turn every outcome into a ToolResult."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import math
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, TypeVar
+
+import httpx
+
+from plugins import registry
+from plugins.spec import USER_AGENT, Context, Finding, PluginError, PluginSpec, Submitted
+from shared.config import Settings
+from shared.iocs.normalize import Ioc, is_global_ip, is_ip
+from shared.results import error_result, ok_result
+
+logger = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs full URLs, and some hold keys
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+T = TypeVar("T")
+_GRACE_S = 0.25
+
+
+class PluginRunner:
+    """Build each plugin's configured client and run its calls against a deadline."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        max_threads: int = 64,
+    ) -> None:
+        self.settings = settings
+        self._transport = transport
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_threads, thread_name_prefix="plugin"
+        )
+
+    def close(self) -> None:
+        """Stop the call threads (calls in flight finish on their own timeouts)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def lookup(self, spec: PluginSpec, ioc: Ioc) -> dict[str, Any]:
+        """Run a fast lookup (or a sandbox's lookup of existing reports) and return its ToolResult."""
+        module = registry.BY_NAME[spec.name]
+        call = module.submit if spec.mode == "slow" else module.lookup
+        return self._result(spec, ioc, lambda ctx: call(ctx, ioc))
+
+    def submit(self, spec: PluginSpec, ioc: Ioc) -> Submitted | dict[str, Any]:
+        """Submit to a sandbox; return the job, or a ToolResult for a failure or an immediate answer."""
+        module = registry.BY_NAME[spec.name]
+        outcome: list[Submitted] = []
+
+        def call(ctx: Context) -> Finding:
+            answer = module.submit(ctx, ioc)
+            if isinstance(answer, Submitted):
+                outcome.append(answer)
+                return Finding()
+            return answer
+
+        result = self._result(spec, ioc, call)
+        return outcome[0] if outcome and result["status"] == "ok" else result
+
+    def poll(self, spec: PluginSpec, ioc: Ioc, job_id: str) -> Finding | None:
+        """Poll a sandbox job once; raise PluginError for any failure (the caller decides to retry)."""
+        module: ModuleType = registry.BY_NAME[spec.name]
+        return self._call(spec, lambda ctx: module.poll(ctx, ioc, job_id))
+
+    def _result(self, spec: PluginSpec, ioc: Ioc, call: Callable[[Context], Finding]) -> dict[str, Any]:
+        started = time.monotonic()
+        skipped = self._skip_reason(spec, ioc)
+        if skipped:
+            summary = {"queried": False, "reason": skipped}
+            return ok_result(spec.name, Finding(summary=summary), _ms_since(started))
+        try:
+            finding = self._call(spec, call)
+        except PluginError as ex:
+            return error_result(spec.name, ex.code, ex.message, _ms_since(started), raw=ex.raw)
+        return ok_result(spec.name, finding, _ms_since(started))
+
+    def _skip_reason(self, spec: PluginSpec, ioc: Ioc) -> str | None:
+        host = ioc.host if ioc.type in ("ip", "url", "email") else None
+        if spec.remote and host and is_ip(host) and not is_global_ip(host):
+            return f"{host} is not a globally routable address; remote providers are never asked about it"
+        return None
+
+    def _call(self, spec: PluginSpec, call: Callable[[Context], T]) -> T:
+        budget_s = self.settings.plugin_timeout_for(spec.name)
+        future = self._pool.submit(self._with_client, spec, budget_s, call)
+        try:
+            return future.result(timeout=budget_s + _GRACE_S)
+        except concurrent.futures.TimeoutError:
+            raise PluginError("timeout", f"no answer within the plugin's {budget_s:g} s budget") from None
+        except PluginError:
+            raise
+        except Exception as ex:
+            logger.exception("plugin %s failed with %s", spec.name, type(ex).__name__)
+            raise PluginError("internal_error", f"the plugin failed with {type(ex).__name__}") from None
+
+    def _with_client(self, spec: PluginSpec, budget_s: float, call: Callable[[Context], T]) -> T:
+        deadline = time.monotonic() + budget_s
+        with self.client(spec, budget_s) as client:
+            ctx = self.context(spec, client, deadline)
+            return call(ctx)
+
+    def client(self, spec: PluginSpec, budget_s: float = math.inf) -> httpx.Client:
+        """Return an httpx client for the plugin: base URL, auth, User-Agent, timeouts."""
+        key = self.settings.var(spec.key_var) if spec.key_var else None
+        headers = {"User-Agent": USER_AGENT}
+        params: dict[str, str] = {}
+        if key and spec.auth == "header":
+            headers[spec.auth_name] = key
+        elif key and spec.auth == "query":
+            params[spec.auth_name] = key
+        timeout = httpx.Timeout(budget_s if budget_s != math.inf else None, connect=2.0)
+        return httpx.Client(
+            base_url=registry.base_url(spec, self.settings),
+            headers=headers,
+            params=params,
+            timeout=timeout,
+            transport=self._transport,
+            follow_redirects=False,
+        )
+
+    def context(self, spec: PluginSpec, client: httpx.Client, deadline: float) -> Context:
+        """Return the context handed to a plugin call."""
+        options = {name: self.settings.var(name) or "" for name in spec.options}
+        key = self.settings.var(spec.key_var) if spec.key_var else None
+        return Context(
+            client=client,
+            base_url=registry.base_url(spec, self.settings),
+            key=key,
+            options=options,
+            deadline=deadline,
+        )
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
