@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
+from functools import lru_cache
+from operator import itemgetter
 
 from shared.iocs import psl
 from shared.iocs.fang import refang
@@ -49,6 +51,8 @@ _HASH = re.compile(r"(?<![A-Za-z0-9])[0-9A-Fa-f]{32,128}(?![A-Za-z0-9])")
 _CVE = re.compile(
     r"(?<![A-Za-z0-9])CVE[-\u2010\u2011\u2013 ](\d{4})[-\u2010\u2011\u2013](\d{4,7})(?![0-9])", re.I
 )
+_PLAIN_AUTHORITY = re.compile(rf"(?P<host>{_NAME})(?::(?P<port>[0-9]{{1,5}}))?(?=[/?#]|$)")
+_INTERESTING = re.compile(r"[A-Za-z0-9]\.[A-Za-z0-9]|[:@]|[0-9A-Fa-f]{32}")
 _HASH_LENGTHS = frozenset({32, 40, 64, 128})
 
 # "version 1.2.3.4", "section 10.2.1.4", "build 5.1.2600.1": numbers, not addresses.
@@ -78,14 +82,24 @@ _DOT_SEPARATOR = r"(?:\.|\\?[\[({](?:\.|dot)\\?[\])}]|[ \t]?[\[({]dot[\])}][ \t]
 def extract(text: str) -> dict[str, list[str]]:
     """Return the indicators in ``text`` by type, refanged, normalised and in order of appearance."""
     plain = refang(text)
-    scan = _Scan(original=text, plain=plain)
-    found = sorted(scan.run(), key=lambda item: item[0])
+    context = _Context(original=text)
     result: dict[str, dict[str, None]] = {kind: {} for kind in TYPES}
-    for _, kind, value in found:
-        result[kind].setdefault(value, None)
+    # No indicator holds white space, so each token is scanned on its own; most tokens are words
+    # that a quick test dismisses, which is what makes extraction fast.
+    tokens = plain.split()
+    for index, token in enumerate(tokens):
+        if len(token) < 4 or not _INTERESTING.search(token):
+            continue
+        scan = _Scan(context, token, tokens[index - 1] if index else "")
+        for _, kind, value in sorted(scan.run(), key=itemgetter(0)):
+            result[kind].setdefault(value, None)
+    if "cve" in plain or "CVE" in plain or "Cve" in plain:
+        for match in _CVE.finditer(plain):
+            result["cve"].setdefault(f"CVE-{match.group(1)}-{match.group(2)}", None)
     return {kind: list(values) for kind, values in result.items() if values}
 
 
+@lru_cache(maxsize=65536)
 def is_public_domain(name: str) -> bool:
     """Return True for a lower-case name under a known TLD that is not reserved for examples."""
     tld = name.rpartition(".")[2]
@@ -98,27 +112,48 @@ def is_public_domain(name: str) -> bool:
     return psl.is_registrable(name)
 
 
-class _Scan:
-    """One pass over a refanged text; yields (position, type, value) in no particular order."""
+class _Context:
+    """What the scan of one text remembers across tokens: which names it writes defanged."""
 
-    def __init__(self, original: str, plain: str) -> None:
+    def __init__(self, original: str) -> None:
         self.original = original
-        self.plain = plain
+        self.defanged: dict[str, bool] = {}
+
+    def written_defanged(self, name: str) -> bool:
+        """Return True when the original text writes ``name`` with a defanged dot somewhere."""
+        if name not in self.defanged:
+            labels = (re.escape(label) for label in name.split("."))
+            pattern = r"(?<![A-Za-z0-9-])" + _DOT_SEPARATOR.join(labels) + r"(?![A-Za-z0-9-])"
+            self.defanged[name] = any(
+                refang(m.group()) != m.group() for m in re.finditer(pattern, self.original, re.IGNORECASE)
+            )
+        return self.defanged[name]
+
+
+class _Scan:
+    """The scan of one white-space-free token; yields (offset, type, value) in no particular order."""
+
+    def __init__(self, context: _Context, token: str, before: str) -> None:
+        self.context = context
+        self.plain = token
+        self.before = before
         self.starts: list[int] = []
         self.ends: list[int] = []
-        self.defanged_cache: dict[str, bool] = {}
 
     def run(self) -> Iterator[tuple[int, str, str]]:
         """Yield every indicator: URLs and e-mails first, as they claim their spans."""
-        yield from self.urls()
-        if "@" in self.plain:
+        token = self.plain
+        if "://" in token:
+            yield from self.urls()
+        if "@" in token:
             yield from self.emails()
-        yield from self.domains()
-        yield from self.ipv4s()
-        if "::" in self.plain or self.plain.count(":") >= 7:
+        if "." in token:
+            yield from self.domains()
+            yield from self.ipv4s()
+        if "::" in token or token.count(":") >= 7:
             yield from self.ipv6s()
-        yield from self.hashes()
-        yield from self.cves()
+        if len(token) >= 32:
+            yield from self.hashes()
 
     def claim(self, start: int, end: int) -> None:
         """Record a span whose inside holds no further indicators (a URL or an e-mail)."""
@@ -135,16 +170,13 @@ class _Scan:
         """Yield URLs whose host is public, and their hosts as domains or IPs."""
         for match in _URL.finditer(self.plain):
             raw = trim_url(match.group())
-            try:
-                url = normalize_url(raw)
-            except InvalidIoc:
+            checked = check_url(raw)
+            if checked is None:
                 continue
-            host = _public_host(url)
-            if host is None:
-                continue
+            url, host_type, host = checked
             self.claim(match.start(), match.start() + len(raw))
             yield match.start(), "url", url
-            yield match.start(), host[0], host[1]
+            yield match.start(), host_type, host
 
     def emails(self) -> Iterator[tuple[int, str, str]]:
         """Yield e-mail addresses with a public domain, and that domain."""
@@ -163,8 +195,9 @@ class _Scan:
         for match in _DOMAIN.finditer(self.plain):
             if self.claimed(match.start()):
                 continue
-            name = match.group().lower()
-            if is_public_domain(name) and self.domain_in_context(match.group(), name):
+            raw = match.group()
+            name = raw.lower()
+            if is_public_domain(name) and self.domain_in_context(raw, name):
                 yield match.start(), "domain", name
 
     def domain_in_context(self, raw: str, name: str) -> bool:
@@ -177,27 +210,17 @@ class _Scan:
         plain_file = tld in FILE_LIKE_TLDS
         code_like = len(labels) == 2 and labels[0].lower() in _CODE_OBJECTS
         if plain_file or code_like:
-            return self.written_defanged(name)
+            return self.context.written_defanged(name)
         return True
-
-    def written_defanged(self, name: str) -> bool:
-        """Return True when the original text writes ``name`` with a defanged dot somewhere."""
-        if name not in self.defanged_cache:
-            labels = (re.escape(label) for label in name.split("."))
-            pattern = r"(?<![A-Za-z0-9-])" + _DOT_SEPARATOR.join(labels) + r"(?![A-Za-z0-9-])"
-            self.defanged_cache[name] = any(
-                refang(m.group()) != m.group() for m in re.finditer(pattern, self.original, re.IGNORECASE)
-            )
-        return self.defanged_cache[name]
 
     def ipv4s(self) -> Iterator[tuple[int, str, str]]:
         """Yield global IPv4 addresses that are not version or section numbers."""
         for match in _IPV4.finditer(self.plain):
             start = match.start()
-            if self.claimed(start) or _VERSION_BEFORE.search(self.plain, max(0, start - 16), start):
+            if self.claimed(start) or _VERSION_BEFORE.search(f"{self.before} {self.plain[:start]}"):
                 continue
-            if is_global_ip(match.group()):
-                yield start, "ip", normalize_ip(match.group())
+            if _is_global_ipv4(match.group()):
+                yield start, "ip", match.group()
 
     def ipv6s(self) -> Iterator[tuple[int, str, str]]:
         """Yield global IPv6 addresses."""
@@ -218,13 +241,13 @@ class _Scan:
             if len(value) in _HASH_LENGTHS and looks_like_hash(value) and not self.claimed(match.start()):
                 yield match.start(), "hash", value.lower()
 
-    def cves(self) -> Iterator[tuple[int, str, str]]:
-        """Yield CVE ids as CVE-YYYY-NNNN."""
-        for match in _CVE.finditer(self.plain):
-            if not self.claimed(match.start()):
-                yield match.start(), "cve", f"CVE-{match.group(1)}-{match.group(2)}"
+
+@lru_cache(maxsize=16384)
+def _is_global_ipv4(value: str) -> bool:
+    return is_global_ip(value)
 
 
+@lru_cache(maxsize=16384)
 def looks_like_hash(value: str) -> bool:
     """Return True for hex that reads as a digest: one case, digits and letters, not a fill pattern."""
     if value != value.lower() and value != value.upper():
@@ -234,10 +257,11 @@ def looks_like_hash(value: str) -> bool:
 
 
 def trim_url(url: str) -> str:
-    """Cut trailing punctuation, unbalanced closing brackets and CSV/list commas off a URL."""
-    comma = url.find(",")
-    if comma != -1 and not any(mark in url[:comma] for mark in "?#"):
-        url = url[:comma]
+    """Cut trailing punctuation, unbalanced closing brackets, list commas and Markdown ``](`` off."""
+    for stop in (",", "]("):
+        cut = url.find(stop)
+        if cut != -1:
+            url = url[:cut]
     while url:
         last = url[-1]
         if last in _URL_TRAILING:
@@ -247,6 +271,31 @@ def trim_url(url: str) -> str:
         else:
             break
     return url
+
+
+@lru_cache(maxsize=16384)
+def check_url(raw: str) -> tuple[str, str, str] | None:
+    """Return (normalised URL, "ip" | "domain", host) for a URL with a public host, else None."""
+    url = _fast_normalize_url(raw)
+    if url is None:
+        try:
+            url = normalize_url(raw)
+        except InvalidIoc:
+            return None
+    host = _public_host(url)
+    return None if host is None else (url, host[0], host[1])
+
+
+def _fast_normalize_url(raw: str) -> str | None:
+    """Normalise the common case (ASCII name host, no user info) without the IDNA codec."""
+    scheme, _, rest = raw.partition("://")
+    match = _PLAIN_AUTHORITY.match(rest)
+    if not raw.isascii() or match is None:
+        return None
+    port = match.group("port")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        return None
+    return f"{scheme.lower()}://{match.group('host').lower()}{rest[match.end('host') :]}"
 
 
 def _public_host(url: str) -> tuple[str, str] | None:

@@ -23,25 +23,30 @@ _DEFANG = re.compile(
 )
 _DEFANGED = {"sep": "[://]", "dot": "[.]", "at": "[@]"}
 
-# Bracketed markers: (name, pattern). Word forms eat one space on either side ("evil [dot] com").
-_MARKERS: tuple[tuple[str, str], ...] = (
-    ("sep", r"\\?\[:\\?\]//|\[://\]|\\\[://\\\]|\[:/\]/|:\[//\]"),
-    ("dot", r"\[\.\]|\(\.\)|\{\.\}|\\\[\.\\\]"),
-    ("at", r"\[@\]|\(@\)|\{@\}|\\\[@\\\]"),
-    ("worddot", r"(?:[ \t](?=[\[({\\]))?(?:\[dot\]|\(dot\)|\{dot\}|\\\[dot\\\])[ \t]?"),
-    ("wordat", r"(?:[ \t](?=[\[({\\]))?(?:\[at\]|\(at\)|\{at\}|\\\[at\\\])[ \t]?"),
-    ("colon", r"\[:\]|\\\[:\\\]"),
-    ("slash", r"\[/\]"),
-)
-_MARKER = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _MARKERS), re.IGNORECASE)
-_REFANGED = {"sep": "://", "dot": ".", "at": "@", "worddot": ".", "wordat": "@", "colon": ":", "slash": "/"}
-_MARKER_HINT = re.compile(r"[\[({][.@:/]|[\[({](?:dot|at)\\?[\])}]", re.IGNORECASE)
+# A bracketed marker: "[.]", "(dot)", "{@}", "[:]//", "[:/]/", "[://]", "[/]", also as Markdown
+# escapes it ("\[.\]"). The callback maps the part inside the brackets.
+_MARKER = re.compile(r"(\\?)([\[({])(\.|dot|at|@|:|://|:/|/|//)(\\?)[\])}]((?://|/)?)", re.IGNORECASE)
+_INSIDE = {
+    ".": ".",
+    "dot": ".",
+    "@": "@",
+    "at": "@",
+    ":": ":",
+    "://": "://",
+    ":/": ":/",
+    "/": "/",
+    "//": "//",
+}
+_CLOSING = {"[": "]", "(": ")", "{": "}"}
+_WORD_HINT = re.compile(r"[\[({](?:dot|at)\\?[\])}]", re.IGNORECASE)
+# Word markers eat one space or tab on either side: "evil [dot] com", "user (at) evil (dot) com".
+_SPACED_WORD = re.compile(r"[ \t]?(\\?[\[({](?:dot|at)\\?[\])}])[ \t]?", re.IGNORECASE)
 
 _SCHEME = re.compile(
     r"(?<![A-Za-z0-9])(?:(?P<h>h)(?P<tt>xx|xt|tx)(?P<p>p)|(?P<f>f)(?P<t>x)(?P<fp>p))(?P<s>s?)(?=://)",
     re.IGNORECASE,
 )
-_SCHEME_HINT = re.compile(r"(?:h(?:xx|xt|tx)|fx)ps?://", re.IGNORECASE)
+_SCHEME_HINT = re.compile(r"[xX][pPtT][pPsS]?[sS]?://")
 _ESCAPED_URL = re.compile(r"(?<=[A-Za-z0-9]):\\/\\/[^\s\"'<>]{0,8192}")
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -63,8 +68,9 @@ def defang(text: str) -> str:
 
 def refang(text: str) -> str:
     """Undo every common defang marker; text with nothing defanged comes back unchanged."""
-    if _MARKER_HINT.search(text):
-        text = _MARKER.sub(_marker_match, text)
+    if _WORD_HINT.search(text):
+        text = _SPACED_WORD.sub(r"\1", text)
+    text = _MARKER.sub(_marker_match, text)
     if ":\\/\\/" in text:
         text = _ESCAPED_URL.sub(lambda m: m.group().replace("\\/", "/"), text)
     if _SCHEME_HINT.search(text):
@@ -85,7 +91,16 @@ def _defang_match(match: re.Match[str]) -> str:
 
 
 def _marker_match(match: re.Match[str]) -> str:
-    return _REFANGED[match.lastgroup or ""]
+    escape, opening, inside, escape_close, slashes = match.groups()
+    if match.group()[-1 - len(slashes)] != _CLOSING[opening]:
+        return match.group()  # "[.)" is not a marker
+    inside = inside.lower()
+    if opening != "[" and inside not in (".", "dot", "@", "at"):
+        return match.group()  # "(:)" and "{/}" are left alone
+    if escape and not escape_close:
+        return escape + _INSIDE[inside] + slashes  # "\[.]" is a backslash before a marker
+    mapped = _INSIDE[inside] + slashes
+    return "://" if mapped in (":" + "//", ":/" + "/") else mapped
 
 
 def _scheme_match(match: re.Match[str]) -> str:
