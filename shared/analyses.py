@@ -131,6 +131,9 @@ def take_over(row: PluginResult, *, restart: bool) -> str | None:
     if restart:
         changes[PluginResult.started_at] = utcnow()
         changes[PluginResult.attempts] = PluginResult.attempts + 1
+    else:
+        # Due now: another reconciler sees it overdue again only after the grace period.
+        changes[PluginResult.next_check_at] = utcnow()
     updated = (
         PluginResult.update(changes)
         .where(

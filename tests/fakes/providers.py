@@ -35,7 +35,13 @@ VT_IP = {
             "tags": [],
             "total_votes": {"harmless": 0, "malicious": 4},
             "last_analysis_date": 1735689600,
-            "last_analysis_stats": {"harmless": 55, "malicious": 6, "suspicious": 1, "undetected": 30, "timeout": 0},
+            "last_analysis_stats": {
+                "harmless": 55,
+                "malicious": 6,
+                "suspicious": 1,
+                "undetected": 30,
+                "timeout": 0,
+            },
         },
     }
 }
@@ -52,7 +58,13 @@ VT_DOMAIN = {
             "tags": [],
             "total_votes": {"harmless": 0, "malicious": 2},
             "last_analysis_date": 1735689600,
-            "last_analysis_stats": {"harmless": 60, "malicious": 4, "suspicious": 0, "undetected": 28, "timeout": 0},
+            "last_analysis_stats": {
+                "harmless": 60,
+                "malicious": 4,
+                "suspicious": 0,
+                "undetected": 28,
+                "timeout": 0,
+            },
         },
     }
 }
@@ -71,7 +83,13 @@ VT_URL = {
             "tags": [],
             "total_votes": {"harmless": 0, "malicious": 0},
             "last_analysis_date": 1735689600,
-            "last_analysis_stats": {"harmless": 62, "malicious": 9, "suspicious": 2, "undetected": 20, "timeout": 0},
+            "last_analysis_stats": {
+                "harmless": 62,
+                "malicious": 9,
+                "suspicious": 2,
+                "undetected": 20,
+                "timeout": 0,
+            },
         },
     }
 }
@@ -92,7 +110,13 @@ VT_FILE = {
             "tags": ["peexe"],
             "total_votes": {"harmless": 0, "malicious": 3},
             "last_analysis_date": 1735689600,
-            "last_analysis_stats": {"harmless": 0, "malicious": 48, "suspicious": 0, "undetected": 22, "timeout": 0},
+            "last_analysis_stats": {
+                "harmless": 0,
+                "malicious": 48,
+                "suspicious": 0,
+                "undetected": 22,
+                "timeout": 0,
+            },
         },
     }
 }
@@ -117,7 +141,9 @@ ABUSEIPDB_OK = {
         "lastReportedAt": "2025-01-01T10:15:00+00:00",
     }
 }
-ABUSEIPDB_QUOTA = {"errors": [{"detail": "Daily rate limit of 1000 requests exceeded for this endpoint.", "status": 429}]}
+ABUSEIPDB_QUOTA = {
+    "errors": [{"detail": "Daily rate limit of 1000 requests exceeded for this endpoint.", "status": 429}]
+}
 JOE_RUNNING = {
     "data": {
         "submission_id": "140",

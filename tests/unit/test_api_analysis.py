@@ -40,7 +40,17 @@ def test_post_ip_returns_every_fast_result(service: Service) -> None:
     assert vt["status"] == "ok" and vt["verdict"] == "malicious"
     assert vt["summary"]["malicious"] == 6 and vt["summary"]["votes_malicious"] == 4
     assert vt["link"] == "https://www.virustotal.com/gui/ip-address/8.8.4.4"
-    assert set(vt) == {"plugin", "status", "verdict", "summary", "link", "raw", "error", "duration_ms", "fetched_at"}
+    assert set(vt) == {
+        "plugin",
+        "status",
+        "verdict",
+        "summary",
+        "link",
+        "raw",
+        "error",
+        "duration_ms",
+        "fetched_at",
+    }
     assert body["results"]["abuseipdb"]["summary"]["abuse_confidence_score"] == 87
 
 
@@ -78,7 +88,9 @@ def test_sandbox_url_goes_pending_then_ready(service: Service, fake: FakeProvide
 
 def test_sandbox_failure_is_a_ready_error(service: Service, fake: FakeProviders) -> None:
     fake.joe_fail = True
-    body = service.post("/api/v1/analysis", {"ioc": "http://x.example/", "type": "url", "plugins": ["joe_sandbox"]}).json
+    body = service.post(
+        "/api/v1/analysis", {"ioc": "http://x.example/", "type": "url", "plugins": ["joe_sandbox"]}
+    ).json
     ready = _wait_ready(service, body["pending"]["joe_sandbox"]["poll_url"])
     assert ready["result"]["status"] == "error"
     assert ready["result"]["error"]["code"] == "provider_error"
@@ -87,7 +99,9 @@ def test_sandbox_failure_is_a_ready_error(service: Service, fake: FakeProviders)
 def test_sandbox_gives_up_at_its_deadline(make_service, fake: FakeProviders) -> None:
     fake.joe_polls_before_finish = 10_000
     service = make_service(SOCBUDDY_SANDBOX_TIMEOUT="1")
-    body = service.post("/api/v1/analysis", {"ioc": "http://x.example/", "type": "url", "plugins": ["joe_sandbox"]}).json
+    body = service.post(
+        "/api/v1/analysis", {"ioc": "http://x.example/", "type": "url", "plugins": ["joe_sandbox"]}
+    ).json
     ready = _wait_ready(service, body["pending"]["joe_sandbox"]["poll_url"])
     assert ready["result"]["error"]["code"] == "timeout"
 
@@ -132,7 +146,9 @@ def test_late_fast_plugin_is_pending_and_lands_later(make_service, fake: FakePro
     gate.set()
     ready = _wait_ready(service, late["poll_url"])
     assert ready["result"]["status"] == "ok"
-    assert service.get(f"/api/v1/analysis/{body['id']}").json["results"]["abuseipdb"]["verdict"] == "malicious"
+    assert (
+        service.get(f"/api/v1/analysis/{body['id']}").json["results"]["abuseipdb"]["verdict"] == "malicious"
+    )
 
 
 def test_provider_failures_map_to_error_codes(service: Service, fake: FakeProviders) -> None:
@@ -145,7 +161,9 @@ def test_provider_failures_map_to_error_codes(service: Service, fake: FakeProvid
 
 
 def test_requested_plugins_filter_and_unknown_names_are_skipped(service: Service) -> None:
-    body = service.post("/api/v1/analysis", {"ioc": "1.0.0.1", "type": "ip", "plugins": ["abuseipdb", "nope"]}).json
+    body = service.post(
+        "/api/v1/analysis", {"ioc": "1.0.0.1", "type": "ip", "plugins": ["abuseipdb", "nope"]}
+    ).json
     assert list(body["results"]) == ["abuseipdb"]
 
 
@@ -183,10 +201,18 @@ def test_invalid_value_detail_says_why(service: Service) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "content_type"),
-    [(b"{bad", "application/json"), (b"[1, 2]", "application/json"), (b'{"ioc": "1.1.1.1"}', "text/plain"),
-     (b"\xff\xfe", "application/json"), (b"", "application/json"), (b"[" * 100_000, "application/json")],
+    [
+        (b"{bad", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"ioc": "1.1.1.1"}', "text/plain"),
+        (b"\xff\xfe", "application/json"),
+        (b"", "application/json"),
+        (b"[" * 100_000, "application/json"),
+    ],
 )
-def test_body_that_is_not_a_json_object_is_invalid_request(service: Service, raw: bytes, content_type: str) -> None:
+def test_body_that_is_not_a_json_object_is_invalid_request(
+    service: Service, raw: bytes, content_type: str
+) -> None:
     answer = service.client.simulate_post(
         "/api/v1/analysis", body=raw, headers={**service.auth, "Content-Type": content_type}
     )
@@ -206,9 +232,13 @@ def test_get_analysis_and_not_found(service: Service) -> None:
     body = service.post("/api/v1/analysis", {"ioc": "evil.example", "type": "domain"}).json
     stored = service.get(f"/api/v1/analysis/{body['id']}").json
     assert stored == body
-    for path in (f"/api/v1/analysis/{uuid.uuid4()}", "/api/v1/analysis/not-a-uuid",
-                 f"/api/v1/analysis/{body['id']}/pending/virustotal",
-                 f"/api/v1/analysis/{body['id']}/pending/nope", "/api/v1/analysis/x/pending/virustotal"):
+    for path in (
+        f"/api/v1/analysis/{uuid.uuid4()}",
+        "/api/v1/analysis/not-a-uuid",
+        f"/api/v1/analysis/{body['id']}/pending/virustotal",
+        f"/api/v1/analysis/{body['id']}/pending/nope",
+        "/api/v1/analysis/x/pending/virustotal",
+    ):
         answer = service.get(path)
         assert answer.status_code == 404, path
         assert answer.json["error"] == "not_found"
@@ -237,7 +267,10 @@ def test_broker_unreachable_is_503_and_leaves_no_analysis(make_service, monkeypa
     monkeypatch.setattr(service.workers.runtime.broker, "enqueue", refuse)
     answer = service.post("/api/v1/analysis", {"ioc": "1.0.0.1", "type": "ip"})
     assert answer.status_code == 503
-    assert answer.json == {"error": "unavailable", "detail": "broker unreachable; the analysis was not started"}
+    assert answer.json == {
+        "error": "unavailable",
+        "detail": "broker unreachable; the analysis was not started",
+    }
     with service.workers.runtime.db.connection_context():
         assert Analysis.select().count() == 0
         assert PluginResult.select().count() == 0

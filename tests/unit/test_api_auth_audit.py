@@ -29,7 +29,9 @@ def _events(service: Service) -> list[dict]:
         ("Bearer sb_" + "A" * 32, "invalid_api_key"),
     ],
 )
-def test_rejected_keys_are_401_and_audited_without_the_key(service: Service, header: str | None, code: str) -> None:
+def test_rejected_keys_are_401_and_audited_without_the_key(
+    service: Service, header: str | None, code: str
+) -> None:
     headers = {"Authorization": header} if header else {}
     answer = service.client.simulate_get("/api/v1/plugins", headers=headers)
     assert answer.status_code == 401
@@ -54,7 +56,12 @@ def test_revoke_one_key_by_prefix_keeps_the_others(service: Service) -> None:
         second = accounts.create_key("tester")
         accounts.revoke("tester", accounts.display_prefix(service.key))
     assert service.get("/api/v1/plugins").json["error"] == "revoked_api_key"
-    assert service.client.simulate_get("/api/v1/plugins", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    assert (
+        service.client.simulate_get(
+            "/api/v1/plugins", headers={"Authorization": f"Bearer {second}"}
+        ).status_code
+        == 200
+    )
 
 
 def test_keys_are_stored_only_as_hashes(service: Service) -> None:
@@ -132,7 +139,9 @@ def test_actions(service: Service) -> None:
     assert service.post("/api/actions/defang", {"text": "http://evil.com/path"}).json == {
         "result": "hxxp[://]evil[.]com/path"
     }
-    assert service.post("/api/actions/refang", {"text": "hxxp[://]evil[.]com"}).json == {"result": "http://evil.com"}
+    assert service.post("/api/actions/refang", {"text": "hxxp[://]evil[.]com"}).json == {
+        "result": "http://evil.com"
+    }
     extracted = service.post("/api/actions/extract", {"text": "contacted 1.2.3.4 and evil.com"}).json
     assert extracted == {"indicators": {"ip": ["1.2.3.4"], "domain": ["evil.com"]}}
     bad = service.post("/api/actions/extract", {"text": 5})

@@ -1,0 +1,213 @@
+"""The socbuddy command line, configuration parsing, the registry rules and IOC normalisation."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import plugins
+from plugins import registry
+from shared import cli
+from shared.config import Settings
+from shared.errors import ConfigError
+from shared.iocs.normalize import InvalidIoc, is_global_ip, make_ioc, normalize
+
+
+@pytest.fixture
+def db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def test_keys_create_list_revoke_and_audit(db_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["keys", "create", "soar"]) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert key.startswith("sb_") and len(key) == 35
+    assert cli.main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "soar" in listing and key[3:11] in listing and "active" in listing and key not in listing
+    assert cli.main(["keys", "revoke", "soar", "--key", "zzzzzzzz"]) == 1
+    assert cli.main(["keys", "revoke", "soar"]) == 0
+    capsys.readouterr()
+    assert cli.main(["keys", "list"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert cli.main(["keys", "revoke", "nobody"]) == 1
+    assert "no service account named 'nobody'" in capsys.readouterr().err
+
+
+def test_audit_json_lines(db_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from shared import audit
+    from shared import db as dbmod
+
+    cli.main(["migrate"])
+    database = dbmod.database_obj()
+    with database.connection_context():
+        audit.record(
+            audit.Entry("GET", "/api/v1/plugins", "127.0.0.1", account="a1", key_prefix="abcdefgh"), 200, 3
+        )
+        audit.record(audit.Entry("POST", "/api/v1/analysis", "127.0.0.1", account="a2"), 401, 1)
+    capsys.readouterr()
+    assert cli.main(["audit", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["account"] for r in rows] == ["a2", "a1"]
+    assert set(rows[0]) == {
+        "time",
+        "account",
+        "key_prefix",
+        "method",
+        "route",
+        "params",
+        "status",
+        "duration_ms",
+        "client",
+        "ioc",
+        "type",
+        "analysis_id",
+    }
+    assert cli.main(["audit", "--json", "--account", "a1"]) == 0
+    assert [json.loads(x)["account"] for x in capsys.readouterr().out.splitlines()] == ["a1"]
+    assert cli.main(["audit", "--since", "2999-01-01T00:00:00Z", "--json"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_commands_needing_a_database_say_so(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert cli.main(["keys", "list"]) == 2
+    assert "DATABASE_URL is not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["web", "worker"])
+def test_web_and_worker_exit_at_once_without_redis(command: str, tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 2
+    assert "REDIS_URL is not set" in done.stderr
+
+
+def test_extract_command(tmp_path: Path, capsys) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text("beacon to 1.2.3[.]4 and evil[.]com")
+    assert cli.main(["extract", str(report)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["indicators"]["ip"] == ["1.2.3.4"] and "evil.com" in out["indicators"]["domain"]
+
+
+def test_settings_parse_and_reject_bad_values() -> None:
+    settings = Settings.from_env(
+        {
+            "SOCBUDDY_FAST_TIMEOUT": "2.5",
+            "SOCBUDDY_PLUGINS": "VirusTotal, abuseipdb,",
+            "VIRUSTOTAL_TIMEOUT": "4",
+        }
+    )
+    assert settings.fast_timeout_s == 2.5
+    assert settings.plugins_allow == frozenset({"virustotal", "abuseipdb"})
+    assert settings.plugin_timeout_for("virustotal") == 4 and settings.plugin_timeout_for("abuseipdb") == 10
+    assert Settings.from_env({}).max_body_bytes == 1024 * 1024
+    with pytest.raises(ConfigError, match="SOCBUDDY_FAST_TIMEOUT"):
+        Settings.from_env({"SOCBUDDY_FAST_TIMEOUT": "soon"})
+    with pytest.raises(ConfigError, match="SOCBUDDY_MAX_BODY_BYTES"):
+        Settings.from_env({"SOCBUDDY_MAX_BODY_BYTES": "0"})
+
+
+def test_every_plugin_module_is_registered() -> None:
+    modules = {m.name for m in pkgutil.iter_modules(plugins.__path__)} - {"spec", "registry"}
+    assert modules == {m.__name__.rsplit(".", 1)[1] for m in registry.PLUGINS}
+    assert len(registry.BY_NAME) == len(registry.PLUGINS)
+
+
+def test_enablement_rules() -> None:
+    vt = registry.spec("virustotal")
+    assert registry.status(vt, Settings.from_env({})).reason == "VIRUSTOTAL_API_KEY is not set"
+    assert registry.status(vt, Settings.from_env({"VIRUSTOTAL_API_KEY": "k"})).enabled
+    only = Settings.from_env({"VIRUSTOTAL_API_KEY": "k", "SOCBUDDY_PLUGINS": "abuseipdb"})
+    assert registry.status(vt, only).reason == "not listed in SOCBUDDY_PLUGINS"
+    denied = Settings.from_env({"VIRUSTOTAL_API_KEY": "k", "SOCBUDDY_DISABLED_PLUGINS": "virustotal"})
+    assert not registry.status(vt, denied).enabled
+
+
+def test_hash_kind_decides_the_plugin_choice() -> None:
+    settings = Settings.from_env({"VIRUSTOTAL_API_KEY": "k", "JOE_SANDBOX_API_KEY": "k"})
+    assert [p.name for p in registry.choose(settings, make_ioc("a" * 40, "hash"), None)] == [
+        "virustotal",
+        "joe_sandbox",
+    ]
+    assert registry.choose(settings, make_ioc("a" * 128, "hash"), None) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "normal"),
+    [
+        (" 1.1.1[.]1 ", "ip", "1.1.1.1"),
+        ("2001:DB8:0:0::1", "ip", "2001:db8::1"),
+        ("[2001:db8::1]", "ip", "2001:db8::1"),
+        ("Evil.Example.", "domain", "evil.example"),
+        ("evil[.]com", "domain", "evil.com"),
+        ("bücher.de", "domain", "xn--bcher-kva.de"),
+        ("hxxps[://]Evil[.]COM/A?B=C", "url", "https://evil.com/A?B=C"),
+        ("HTTP://user@Host.Example:8080/P", "url", "http://user@host.example:8080/P"),
+        ("ftp://[2001:DB8::1]/x", "url", "ftp://[2001:db8::1]/x"),
+        ("D41D8CD98F00B204E9800998ECF8427E", "hash", "d41d8cd98f00b204e9800998ecf8427e"),
+        ("Bob.Smith@Evil[.]Example", "email", "Bob.Smith@evil.example"),
+        ("bob[at]evil[.]example", "email", "bob@evil.example"),
+    ],
+)
+def test_normalize_valid(value: str, kind: str, normal: str) -> None:
+    assert normalize(value, kind) == normal
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("1.1.1", "ip"),
+        ("300.1.1.1", "ip"),
+        ("localhost", "domain"),
+        ("-bad.example", "domain"),
+        ("a..b", "domain"),
+        ("evil.123", "domain"),
+        ("no-scheme.example/x", "url"),
+        ("http://", "url"),
+        ("http://a b.example/", "url"),
+        ("http://x.example:99999/", "url"),
+        ("g" * 32, "hash"),
+        ("a" * 33, "hash"),
+        ("@evil.example", "email"),
+        ("bob@", "email"),
+        ("bob@localhost", "email"),
+        ("   ", "ip"),
+    ],
+)
+def test_normalize_invalid(value: str, kind: str) -> None:
+    with pytest.raises(InvalidIoc):
+        normalize(value, kind)
+
+
+def test_global_ip_classification() -> None:
+    assert is_global_ip("8.8.8.8") and is_global_ip("2606:4700::1111")
+    for private in (
+        "10.0.0.1",
+        "127.0.0.1",
+        "192.0.2.1",
+        "100.64.0.1",
+        "169.254.1.1",
+        "::1",
+        "fe80::1",
+        "::ffff:10.0.0.1",
+        "224.0.0.1",
+    ):
+        assert not is_global_ip(private), private

@@ -1,0 +1,200 @@
+"""Barrier, runner budget, idempotent actors, the reconciler and the broker choice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+
+import dramatiq
+import fakeredis
+import httpx
+import pytest
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+from plugins import registry
+from plugins.spec import PluginError
+from shared import analyses
+from shared.barrier import LocalBarrier, RedisBarrier
+from shared.config import Settings
+from shared.iocs.normalize import make_ioc
+from shared.models import PluginResult, utcnow
+from tests.conftest import Service
+from workers import broker as brokermod
+from workers.actors import Timing, backoff_s
+from workers.reconciler import MAX_REDISPATCH, reconcile_once
+from workers.runner import PluginRunner
+
+
+@pytest.mark.parametrize("make", [lambda: RedisBarrier(fakeredis.FakeRedis()), LocalBarrier])
+def test_barrier_collects_outcomes_and_stops_at_the_deadline(make) -> None:
+    barrier = make()
+    threading.Timer(0.05, barrier.push, ("a1", {"plugin": "p1", "kind": "result"})).start()
+    started = time.monotonic()
+    outcomes = barrier.wait("a1", {"p1", "p2"}, 0.4)
+    elapsed = time.monotonic() - started
+    assert set(outcomes) == {"p1"}
+    assert 0.35 <= elapsed < 2
+
+
+@pytest.mark.parametrize("make", [lambda: RedisBarrier(fakeredis.FakeRedis()), LocalBarrier])
+def test_barrier_returns_as_soon_as_all_answered(make) -> None:
+    barrier = make()
+    barrier.push("a2", {"plugin": "p1", "kind": "result"})
+    barrier.push("a2", {"plugin": "p2", "kind": "result"})
+    started = time.monotonic()
+    assert set(barrier.wait("a2", {"p1", "p2"}, 5)) == {"p1", "p2"}
+    assert time.monotonic() - started < 1
+
+
+def test_redis_barrier_keys_expire() -> None:
+    client = fakeredis.FakeRedis()
+    RedisBarrier(client).push("a3", {"plugin": "p", "kind": "result"})
+    assert 0 < client.ttl("socbuddy:barrier:a3") <= 600
+
+
+def _runner(handler, **env: str) -> PluginRunner:
+    settings = Settings.from_env({"VIRUSTOTAL_API_KEY": "k-secret", **env})
+    return PluginRunner(settings, transport=httpx.MockTransport(handler))
+
+
+def test_runner_enforces_wall_clock_budget_over_a_trickling_provider() -> None:
+    def trickle(request: httpx.Request) -> httpx.Response:
+        def body():
+            for _ in range(50):
+                time.sleep(0.1)
+                yield b" "
+
+        return httpx.Response(200, content=body())
+
+    runner = _runner(trickle, SOCBUDDY_PLUGIN_TIMEOUT="0.5")
+    started = time.monotonic()
+    result = runner.lookup(registry.spec("virustotal"), make_ioc("1.1.1.1", "ip"))
+    assert result["status"] == "error" and result["error"]["code"] == "timeout"
+    assert time.monotonic() - started < 1.5
+
+
+def test_runner_turns_plugin_bugs_into_internal_error(monkeypatch) -> None:
+    def boom(ctx, ioc):
+        raise KeyError("k-secret")
+
+    monkeypatch.setattr(registry.BY_NAME["virustotal"], "lookup", boom)
+    result = _runner(lambda r: httpx.Response(200)).lookup(
+        registry.spec("virustotal"), make_ioc("1.1.1.1", "ip")
+    )
+    assert result["error"] == {"code": "internal_error", "message": "the plugin failed with KeyError"}
+
+
+def test_runner_sends_key_and_user_agent() -> None:
+    seen = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.update(request.headers)
+        return httpx.Response(200, json={"data": {"id": "x", "attributes": {}}})
+
+    _runner(handler).lookup(registry.spec("virustotal"), make_ioc("1.1.1.1", "ip"))
+    assert seen["x-apikey"] == "k-secret" and seen["user-agent"].startswith("SOCBuddy/")
+
+
+def test_url_with_private_host_is_not_sent() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("must not be called")
+
+    result = _runner(handler).lookup(registry.spec("virustotal"), make_ioc("http://192.168.1.1/admin", "url"))
+    assert result["status"] == "ok" and result["summary"]["queried"] is False
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    schedule = Timing(interval_s=1, max_interval_s=10, timeout_s=100)
+    delays = [backoff_s(n, schedule) for n in range(8)]
+    assert 0.85 <= delays[0] <= 1.15
+    assert 1.7 <= delays[1] <= 2.3
+    assert all(d <= 11.5 for d in delays)
+    assert delays[7] >= 8.5
+
+
+def _seed(service: Service, plugin: str = "virustotal", **fields) -> PluginResult:
+    analysis_id = uuid.uuid4()
+    chain = analyses.new_chain()
+    with service.workers.runtime.db.connection_context():
+        analyses.create(
+            analysis_id, "1.0.0.1", "ip", [analyses.PlannedPlugin(plugin, "fast", "m1", chain)], "t"
+        )
+        if fields:
+            PluginResult.update(**fields).where(PluginResult.analysis == analysis_id).execute()
+        return analyses.get_row(str(analysis_id), plugin)
+
+
+def test_run_plugin_twice_keeps_one_answer_and_skips_stale_chains(service: Service, fake) -> None:
+    row = _seed(service)
+    run = service.workers.actors.run_plugin.fn
+    run(row.analysis_key, "virustotal", row.chain)
+    run(row.analysis_key, "virustotal", row.chain)
+    run(row.analysis_key, "virustotal", "someone-else")
+    assert fake.count("vt") == 1
+    with service.workers.runtime.db.connection_context():
+        stored = analyses.get_row(row.analysis_key, "virustotal")
+    assert stored.status == "ok" and stored.result["verdict"] == "malicious"
+
+
+def test_reconciler_resends_overdue_polls_once_across_racing_reconcilers(service: Service, fake) -> None:
+    fake.joe_polls_before_finish = 0
+    past = utcnow() - dt.timedelta(minutes=10)
+    row = _seed(service, "joe_sandbox", job_id="140", next_check_at=past, mode="slow")
+    sent = []
+    service.workers.runtime.broker.add_middleware(_Recorder(sent))
+    counts = [reconcile_once(service.workers.runtime, service.workers.actors) for _ in range(2)]
+    assert counts[0].polls_resent == 1 and counts[1].polls_resent == 0
+    assert [m for m in sent if m == "poll_sandbox"] == ["poll_sandbox"]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with service.workers.runtime.db.connection_context():
+            stored = analyses.get_row(row.analysis_key, "joe_sandbox")
+        if stored.status != "pending":
+            break
+        time.sleep(0.05)
+    assert stored.status == "ok" and stored.result["verdict"] == "malicious"
+
+
+def test_reconciler_redispatches_stalled_runs_then_gives_up(service: Service) -> None:
+    old = utcnow() - dt.timedelta(hours=1)
+    stalled = _seed(service, started_at=old)
+    hopeless = _seed(service, started_at=old, attempts=MAX_REDISPATCH)
+    counts = reconcile_once(service.workers.runtime, service.workers.actors)
+    assert counts.runs_resent == 1 and counts.given_up == 1
+    with service.workers.runtime.db.connection_context():
+        gave_up = analyses.get_row(hopeless.analysis_key, "virustotal")
+        moved = analyses.get_row(stalled.analysis_key, "virustotal")
+    assert gave_up.status == "error" and gave_up.result["error"]["code"] == "unavailable"
+    assert moved.chain != stalled.chain
+
+
+class _Recorder(dramatiq.Middleware):
+    def __init__(self, sent: list) -> None:
+        self.sent = sent
+
+    def before_enqueue(self, broker, message, delay) -> None:
+        self.sent.append(message.actor_name)
+
+
+def test_configured_broker_is_the_one_in_use() -> None:
+    stub = brokermod.build(Settings.from_env({}))
+    assert isinstance(stub, StubBroker) and dramatiq.get_broker() is stub
+    redis_broker = brokermod.build(Settings.from_env({"REDIS_URL": "redis://127.0.0.1:1/3"}))
+    assert isinstance(redis_broker, RedisBroker) and dramatiq.get_broker() is redis_broker
+    assert redis_broker.heartbeat_timeout == 20_000
+    assert brokermod.ping(redis_broker) is False
+
+
+def test_actors_are_declared_on_the_configured_broker(service: Service) -> None:
+    actors = service.workers.actors
+    assert actors.run_plugin.broker is service.workers.runtime.broker
+    assert actors.run_plugin.queue_name == "fast" and actors.poll_sandbox.queue_name == "sandbox"
+    assert dramatiq.get_broker() is service.workers.runtime.broker
+
+
+def test_plugin_error_rejects_unknown_codes() -> None:
+    with pytest.raises(ValueError):
+        PluginError("nope", "x")
