@@ -55,7 +55,11 @@ class AnalysisCollection:
             raise NoPluginsAvailable(f"no enabled plugin supports this {ioc.type} (see GET /api/v1/plugins)")
         analysis_id = self.dispatch(ioc, specs, req.context.principal.account)
         req.context.audit.analysis_id = str(analysis_id)
+        # Give the pooled connection back while waiting: the wait can last SOCBUDDY_FAST_TIMEOUT.
+        assert self.rt.db is not None
+        self.rt.db.close()
         outcomes = self.rt.barrier.wait(str(analysis_id), {s.name for s in specs}, settings.fast_timeout_s)
+        self.rt.db.connect(reuse_if_open=True)
         resp.media = self.answer(analysis_id, specs, outcomes)
 
     def dispatch(self, ioc: Ioc, specs: list[PluginSpec], account: str) -> uuid.UUID:

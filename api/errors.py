@@ -10,6 +10,7 @@ from typing import Any
 import falcon
 import peewee
 import redis
+from playhouse.pool import MaxConnectionsExceeded
 
 from shared.errors import RateLimited, SocbuddyError
 
@@ -81,5 +82,6 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(SocbuddyError, handle_socbuddy)
     app.add_error_handler(peewee.OperationalError, handle_database)
     app.add_error_handler(peewee.InterfaceError, handle_database)
+    app.add_error_handler(MaxConnectionsExceeded, handle_database)
     app.add_error_handler(redis.ConnectionError, handle_redis)
     app.add_error_handler(redis.TimeoutError, handle_redis)

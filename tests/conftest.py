@@ -84,3 +84,70 @@ def make_service(tmp_path: Path, fake: FakeProviders) -> Iterator[Callable[..., 
 @pytest.fixture
 def service(make_service: Callable[..., Service]) -> Service:
     return make_service()
+
+
+# --- Real services for integration and end-to-end tests -------------------------------------------
+# TEST_DATABASE_URL / TEST_REDIS_URL unset: those tests skip with a reason. Set but unreachable: they
+# fail. Each test run gets a throwaway PostgreSQL database on that server, and a Redis database index
+# of its own (SOCBUDDY_TEST_REDIS_DB, default 13): FLUSHDB is only ever sent to that index.
+
+
+def _pg_admin(url: str):
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(url, connect_timeout=5)
+    except psycopg2.OperationalError as ex:
+        pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {ex}".strip())
+    connection.autocommit = True
+    return connection
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """Create a throwaway PostgreSQL database on TEST_DATABASE_URL's server; drop it afterwards."""
+    import os
+    import uuid
+    from urllib.parse import urlsplit
+
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set (integration tests need PostgreSQL)")
+    admin = _pg_admin(base)
+    name = f"socbuddy_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield urlsplit(base)._replace(path=f"/{name}").geturl()
+    from shared.models import database
+
+    if database.obj is not None and not database.obj.is_closed():
+        database.obj.close()
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """Return TEST_REDIS_URL on the test-owned database index, flushed before and after."""
+    import os
+    from urllib.parse import urlsplit
+
+    import redis
+
+    base = os.environ.get("TEST_REDIS_URL")
+    if not base:
+        pytest.skip("TEST_REDIS_URL is not set (integration tests need Redis)")
+    index = os.environ.get("SOCBUDDY_TEST_REDIS_DB", "13")
+    url = urlsplit(base)._replace(path=f"/{index}").geturl()
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as ex:
+        pytest.fail(f"TEST_REDIS_URL is set but Redis is unreachable: {ex}")
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()

@@ -15,6 +15,7 @@ from typing import Any
 import dramatiq
 import peewee
 from dramatiq.middleware import Middleware, TimeLimitExceeded
+from playhouse.pool import MaxConnectionsExceeded
 
 from plugins import registry
 from plugins.spec import PluginError, PluginSpec, Submitted
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 RUN_PLUGIN = "run_plugin"
 POLL_SANDBOX = "poll_sandbox"
 _TRANSIENT = {"unavailable", "timeout", "rate_limited"}
-_DB_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
+_DB_ERRORS = (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded)
 _DB_RETRIES = 5
 
 
