@@ -45,7 +45,7 @@ def test_schema_is_jsonb_and_migrate_is_idempotent(real) -> None:
 
 
 def test_fast_and_sandbox_results_on_postgres_and_redis(real, fake: FakeProviders) -> None:
-    client, auth, workers = real
+    client, auth, _ = real
     assert client.simulate_get("/readyz").json == {"status": "ready", "database": "ok", "broker": "ok"}
     body = client.simulate_post(
         "/api/v1/analysis", json={"ioc": "http://malicious.example/login.php", "type": "url"}, headers=auth
