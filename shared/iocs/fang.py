@@ -12,6 +12,7 @@ the result is a valid domain or e-mail address. Text with nothing defanged comes
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from shared.iocs import psl
 
@@ -38,6 +39,7 @@ _INSIDE = {
     "//": "//",
 }
 _CLOSING = {"[": "]", "(": ")", "{": "}"}
+_MARKER_HINT = re.compile(r"[\[({](?:[.@:/]|dot|at)", re.IGNORECASE)
 _WORD_HINT = re.compile(r"[\[({](?:dot|at)\\?[\])}]", re.IGNORECASE)
 # Word markers eat one space or tab on either side: "evil [dot] com", "user (at) evil (dot) com".
 _SPACED_WORD = re.compile(r"[ \t]?(\\?[\[({](?:dot|at)\\?[\])}])[ \t]?", re.IGNORECASE)
@@ -68,16 +70,33 @@ def defang(text: str) -> str:
 
 def refang(text: str) -> str:
     """Undo every common defang marker; text with nothing defanged comes back unchanged."""
-    if _WORD_HINT.search(text):
-        text = _SPACED_WORD.sub(r"\1", text)
-    text = _MARKER.sub(_marker_match, text)
+    text = _sub_near(_WORD_HINT, _SPACED_WORD, r"\1", text)
+    text = _sub_near(_MARKER_HINT, _MARKER, _marker_match, text)
     if ":\\/\\/" in text:
         text = _ESCAPED_URL.sub(lambda m: m.group().replace("\\/", "/"), text)
-    if _SCHEME_HINT.search(text):
-        text = _SCHEME.sub(_scheme_match, text)
-    if _BARE_HINT.search(text):
-        text = _BARE.sub(_bare_match, text)
-    return text
+    text = _sub_near(_SCHEME_HINT, _SCHEME, _scheme_match, text)
+    return _sub_near(_BARE_HINT, _BARE, _bare_match, text)
+
+
+def _sub_near(hint: re.Pattern[str], pattern: re.Pattern[str], repl: Any, text: str) -> str:
+    """Apply ``pattern.sub`` only to the lines that hold ``hint``: same result, far less scanning.
+
+    Valid because no marker pattern crosses a line break and each one's match contains its hint.
+    """
+    pieces: list[str] = []
+    last = 0
+    for match in hint.finditer(text):
+        if match.start() < last:
+            continue
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        end = len(text) if end == -1 else end
+        pieces += [text[last:start], pattern.sub(repl, text[start:end])]
+        last = end
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _defang_match(match: re.Match[str]) -> str:
