@@ -52,7 +52,7 @@ _CVE = re.compile(
     r"(?<![A-Za-z0-9])CVE[-\u2010\u2011\u2013 ](\d{4})[-\u2010\u2011\u2013](\d{4,7})(?![0-9])", re.I
 )
 _PLAIN_AUTHORITY = re.compile(rf"(?P<host>{_NAME})(?::(?P<port>[0-9]{{1,5}}))?(?=[/?#]|$)")
-_INTERESTING = re.compile(r"[A-Za-z0-9]\.[A-Za-z0-9]|[:@]|[0-9A-Fa-f]{32}")
+_INTERESTING = re.compile(r"[A-Za-z0-9]\.[A-Za-z0-9]|@|::|://|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:|[0-9A-Fa-f]{32}")
 _HASH_LENGTHS = frozenset({32, 40, 64, 128})
 
 # "version 1.2.3.4", "section 10.2.1.4", "build 5.1.2600.1": numbers, not addresses.
