@@ -221,6 +221,7 @@ class FakeProviders:
     joe_polls_before_finish: int = 1
     joe_fail: bool = False
     requests: list[Request] = field(default_factory=list)
+    peer_ports: dict[str, int] = field(default_factory=dict)
     _joe_polls: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -236,10 +237,17 @@ class FakeProviders:
             return sum(1 for r in self.requests if r.provider == provider and path_part in r.path)
 
     def handle(
-        self, method: str, path: str, query: dict[str, str], form: dict[str, str], headers: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        form: dict[str, str],
+        headers: dict[str, str],
+        peer_port: int = 0,
     ) -> tuple[int, dict[str, str], bytes]:
         """Answer one request: (status, headers, body)."""
         provider, _, rest = path.lstrip("/").partition("/")
+        self.peer_ports[provider] = peer_port
         with self._lock:
             self.requests.append(Request(provider, method, "/" + rest, query, form, headers))
         if provider in self.arrived:
@@ -353,13 +361,18 @@ def serve(fake: FakeProviders) -> tuple[ThreadingHTTPServer, str]:
             form = dict(urllib.parse.parse_qsl(raw)) if raw else {}
             headers = {k.lower(): v for k, v in self.headers.items()}
             query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
-            status, out_headers, body = fake.handle(self.command, parsed.path, query, form, headers)
-            self.send_response(status)
-            for name, value in out_headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            status, out_headers, body = fake.handle(
+                self.command, parsed.path, query, form, headers, self.client_address[1]
+            )
+            try:
+                self.send_response(status)
+                for name, value in out_headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                self.close_connection = True  # the client died mid-request (tests SIGKILL workers)
 
         do_GET = _answer
         do_POST = _answer
