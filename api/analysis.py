@@ -15,6 +15,7 @@ from plugins.spec import PluginSpec
 from shared import analyses
 from shared.errors import InvalidIocType, InvalidRequest, NoPluginsAvailable, NotFound, Unavailable
 from shared.iocs.normalize import IOC_TYPES, InvalidIoc, Ioc, make_ioc
+from shared.models import Analysis
 from workers.actors import Actors
 from workers.runtime import Runtime
 
@@ -53,16 +54,17 @@ class AnalysisCollection:
         specs = registry.choose(settings, ioc, requested)
         if not specs:
             raise NoPluginsAvailable(f"no enabled plugin supports this {ioc.type} (see GET /api/v1/plugins)")
-        analysis_id = self.dispatch(ioc, specs, req.context.principal.account)
+        analysis = self.dispatch(ioc, specs, req.context.principal.account)
+        analysis_id = analysis.id
         req.context.audit.analysis_id = str(analysis_id)
         # Give the pooled connection back while waiting: the wait can last SOCBUDDY_FAST_TIMEOUT.
         assert self.rt.db is not None
         self.rt.db.close()
         outcomes = self.rt.barrier.wait(str(analysis_id), {s.name for s in specs}, settings.fast_timeout_s)
         self.rt.db.connect(reuse_if_open=True)
-        resp.media = self.answer(analysis_id, specs, outcomes)
+        resp.media = self.answer(analysis, specs, outcomes)
 
-    def dispatch(self, ioc: Ioc, specs: list[PluginSpec], account: str) -> uuid.UUID:
+    def dispatch(self, ioc: Ioc, specs: list[PluginSpec], account: str) -> Analysis:
         """Store the analysis with its pending rows, commit, then send one message per plugin."""
         analysis_id = uuid.uuid4()
         messages = []
@@ -72,7 +74,7 @@ class AnalysisCollection:
             message = self.actors.run_plugin.message(str(analysis_id), spec.name, chain)
             messages.append(message)
             planned.append(analyses.PlannedPlugin(spec.name, spec.mode, message.message_id, chain))
-        analyses.create(analysis_id, ioc.value, ioc.type, planned, account)
+        analysis = analyses.create(analysis_id, ioc.value, ioc.type, planned, account)
         try:
             for message in messages:
                 self.rt.broker.enqueue(message)
@@ -80,31 +82,28 @@ class AnalysisCollection:
             logger.error("broker unreachable while dispatching %s: %s", analysis_id, type(ex).__name__)
             analyses.delete(analysis_id)
             raise Unavailable("broker unreachable; the analysis was not started") from None
-        return analysis_id
+        return analysis
 
     def answer(
-        self, analysis_id: uuid.UUID, specs: list[PluginSpec], outcomes: dict[str, dict[str, Any]]
+        self, analysis: Analysis, specs: list[PluginSpec], outcomes: dict[str, dict[str, Any]]
     ) -> dict[str, Any]:
         """Build the POST answer: barrier outcomes first, the stored rows for everything else."""
-        loaded = analyses.load(str(analysis_id))
-        assert loaded is not None
-        analysis, rows = loaded
-        stored = {row.plugin: row for row in rows}
+        unanswered = [s.name for s in specs if outcomes.get(s.name, {}).get("kind") != "result"]
+        stored = analyses.rows_for(analysis.id, unanswered)
         results: dict[str, Any] = {}
         pending: dict[str, Any] = {}
         for spec in specs:
             outcome = outcomes.get(spec.name)
-            row = stored[spec.name]
+            row = stored.get(spec.name)
             if outcome and outcome["kind"] == "result":
                 results[spec.name] = outcome["result"]
-            elif row.status in analyses.FINAL:
+            elif row is not None and row.status in analyses.FINAL:
                 results[spec.name] = row.result
             else:
-                job_id = outcome["job_id"] if outcome else row.job_id
-                pending[spec.name] = {"job_id": job_id, "poll_url": analyses.poll_url(analysis_id, spec.name)}
-        analyses.mark_reported_pending(analysis_id, pending)
-        view = analyses.view(analysis, [])
-        return {**view, "results": results, "pending": pending}
+                job_id = outcome["job_id"] if outcome else row.job_id if row else None
+                pending[spec.name] = {"job_id": job_id, "poll_url": analyses.poll_url(analysis.id, spec.name)}
+        analyses.mark_reported_pending(analysis.id, pending)
+        return {**analyses.view(analysis, []), "results": results, "pending": pending}
 
 
 class AnalysisItem:

@@ -36,7 +36,7 @@ def new_chain() -> str:
 
 def create(
     analysis_id: uuid.UUID, ioc: str, ioc_type: str, planned: list[PlannedPlugin], account: str | None
-) -> uuid.UUID:
+) -> Analysis:
     """Insert an analysis and one pending row per plugin in one transaction (before any send)."""
     now = utcnow().replace(microsecond=utcnow().microsecond // 1000 * 1000)
     with database.atomic():
@@ -63,7 +63,7 @@ def create(
             for p in planned
         ]
         PluginResult.insert_many(rows).execute()
-    return analysis.id
+    return analysis
 
 
 def delete(analysis_id: uuid.UUID) -> None:
@@ -74,8 +74,24 @@ def delete(analysis_id: uuid.UUID) -> None:
 
 
 def get_row(analysis_id: str, plugin: str) -> PluginResult | None:
-    """Return one plugin's row, or None."""
-    return PluginResult.get_or_none(PluginResult.analysis == analysis_id, PluginResult.plugin == plugin)
+    """Return one plugin's row with its analysis (one query), or None."""
+    query = (
+        PluginResult.select(PluginResult, Analysis)
+        .join(Analysis)
+        .where((PluginResult.analysis == analysis_id) & (PluginResult.plugin == plugin))
+    )
+    return query.first()
+
+
+def rows_for(analysis_id: uuid.UUID, plugins: Iterable[str]) -> dict[str, PluginResult]:
+    """Return some plugins' rows of one analysis by plugin name."""
+    names = list(plugins)
+    if not names:
+        return {}
+    query = PluginResult.select().where(
+        (PluginResult.analysis == analysis_id) & PluginResult.plugin.in_(names)
+    )
+    return {row.plugin: row for row in query}
 
 
 def finish(analysis_id: str, plugin: str, result: dict[str, Any], chain: str | None = None) -> bool:

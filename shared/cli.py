@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="API and workers in one process, with embedded defaults")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=None, help="default: PORT or 5000")
+    dev.add_argument("--threads", type=int, default=32, help="API threads")
+    dev.add_argument("--worker-threads", type=int, default=32, help="in-process worker threads")
     dev.set_defaults(handler=cmd_dev)
 
     web = sub.add_parser("web", help="the API alone under waitress (needs REDIS_URL)")
@@ -212,10 +214,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from api.app import create_app
     from workers.embedded import EmbeddedWorkers
 
-    with EmbeddedWorkers(settings) as workers:
+    with EmbeddedWorkers(settings, worker_threads=args.worker_threads) as workers:
         print(_dev_banner(settings, workers.first_key), flush=True)
         app = create_app(workers.runtime, workers.actors)
-        _serve(app, args.host, args.port or settings.port, 32, settings)
+        _serve(app, args.host, args.port or settings.port, args.threads, settings)
     return 0
 
 

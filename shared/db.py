@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import peewee
 from playhouse.db_url import connect
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from shared.errors import ConfigError
 from shared.models import MODELS, database
@@ -78,5 +78,13 @@ def _open_postgres(url: str, pool_size: int) -> peewee.Database:
 
 
 def _open_sqlite(url: str) -> peewee.Database:
-    db = connect(url, pragmas=_SQLITE_PRAGMAS, check_same_thread=False, timeout=10)
-    return db
+    # Pooled too: opening a SQLite connection and setting its pragmas cost more than the queries.
+    name = urlsplit(url).path[1:] or ":memory:"
+    return PooledSqliteDatabase(
+        name,
+        pragmas=_SQLITE_PRAGMAS,
+        check_same_thread=False,
+        timeout=10,
+        max_connections=128,
+        stale_timeout=600,
+    )

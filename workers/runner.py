@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -41,10 +42,16 @@ class PluginRunner:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix="plugin"
         )
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        """Stop the call threads (calls in flight finish on their own timeouts)."""
+        """Stop the call threads (calls in flight finish on their own timeouts); close the clients."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
     def lookup(self, spec: PluginSpec, ioc: Ioc) -> dict[str, Any]:
         """Run a fast lookup (or a sandbox's lookup of existing reports) and return its ToolResult."""
@@ -105,12 +112,23 @@ class PluginRunner:
 
     def _with_client(self, spec: PluginSpec, budget_s: float, call: Callable[[Context], T]) -> T:
         deadline = time.monotonic() + budget_s
-        with self.client(spec, budget_s) as client:
-            ctx = self.context(spec, client, deadline)
-            return call(ctx)
+        return call(self.context(spec, self.shared_client(spec), deadline))
+
+    def shared_client(self, spec: PluginSpec) -> httpx.Client:
+        """Return the plugin's long-lived client (thread-safe, keep-alive; built once per process).
+
+        Building an httpx client loads the CA bundle (tens of ms of CPU): one per call would cost
+        more than the fan-out itself. Timeouts are set per request from the plugin's deadline.
+        """
+        with self._lock:
+            client = self._clients.get(spec.name)
+            if client is None:
+                budget_s = self.settings.plugin_timeout_for(spec.name)
+                client = self._clients[spec.name] = self.client(spec, budget_s)
+            return client
 
     def client(self, spec: PluginSpec, budget_s: float = math.inf) -> httpx.Client:
-        """Return an httpx client for the plugin: base URL, auth, User-Agent, timeouts."""
+        """Return a new httpx client for the plugin: base URL, auth, User-Agent, timeouts."""
         key = self.settings.var(spec.key_var) if spec.key_var else None
         headers = {"User-Agent": USER_AGENT}
         params: dict[str, str] = {}
@@ -126,6 +144,7 @@ class PluginRunner:
             timeout=timeout,
             transport=self._transport,
             follow_redirects=False,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
         )
 
     def context(self, spec: PluginSpec, client: httpx.Client, deadline: float) -> Context:

@@ -353,6 +353,7 @@ def serve(fake: FakeProviders) -> tuple[ThreadingHTTPServer, str]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def _answer(self) -> None:
             parsed = urllib.parse.urlsplit(self.path)
