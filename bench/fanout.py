@@ -83,8 +83,9 @@ def wait_healthy(base: str, procs: list[subprocess.Popen]) -> None:
 
 
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-                            start_new_session=True)
+    return subprocess.Popen(
+        args, env=env, cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def start_embedded(env: dict[str, str], tmp: Path) -> tuple[str, str, list[subprocess.Popen]]:
@@ -92,15 +93,30 @@ def start_embedded(env: dict[str, str], tmp: Path) -> tuple[str, str, list[subpr
     env = {**env, "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}"}
     env.pop("REDIS_URL", None)
     log = tmp / "dev.log"
-    proc = spawn([PY, str(BENCH / "fanout_proc.py"), "dev", "--port", str(port), "--threads", "32",
-                  "--worker-threads", "96"], env, log)
+    proc = spawn(
+        [
+            PY,
+            str(BENCH / "fanout_proc.py"),
+            "dev",
+            "--port",
+            str(port),
+            "--threads",
+            "32",
+            "--worker-threads",
+            "96",
+        ],
+        env,
+        log,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_healthy(base, [proc])
     key = re.search(r"sb_[A-Za-z0-9]{32}", log.read_text()).group(0)
     return base, key, [proc]
 
 
-def start_redis(env: dict[str, str], tmp: Path, db_url: str, redis_url: str, workers: int) -> tuple[str, str, list]:
+def start_redis(
+    env: dict[str, str], tmp: Path, db_url: str, redis_url: str, workers: int
+) -> tuple[str, str, list]:
     import psycopg2
     import redis
 
@@ -111,18 +127,64 @@ def start_redis(env: dict[str, str], tmp: Path, db_url: str, redis_url: str, wor
     admin.close()
     r_url = urlsplit(redis_url)._replace(path="/14").geturl()
     redis.Redis.from_url(r_url).flushdb()
-    env = {**env, "DATABASE_URL": urlsplit(db_url)._replace(path=f"/{name}").geturl(), "REDIS_URL": r_url,
-           "SOCBUDDY_DB_POOL_SIZE": "10", "dramatiq_worker_timeout": "50", "SOCBUDDY_WORKER_THREADS": "48"}
-    subprocess.run([PY, str(BENCH / "fanout_proc.py"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    out = subprocess.run([PY, str(BENCH / "fanout_proc.py"), "keys", "create", "bench"], env=env, cwd=ROOT,
-                         check=True, capture_output=True, text=True).stdout
+    env = {
+        **env,
+        "DATABASE_URL": urlsplit(db_url)._replace(path=f"/{name}").geturl(),
+        "REDIS_URL": r_url,
+        "SOCBUDDY_DB_POOL_SIZE": "10",
+        "dramatiq_worker_timeout": "50",
+        "SOCBUDDY_WORKER_THREADS": "48",
+    }
+    subprocess.run(
+        [PY, str(BENCH / "fanout_proc.py"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
+    out = subprocess.run(
+        [PY, str(BENCH / "fanout_proc.py"), "keys", "create", "bench"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     key = out.strip().splitlines()[-1]
     port = free_port()
-    procs = [spawn([PY, str(BENCH / "fanout_proc.py"), "web", "--host", "127.0.0.1", "--port", str(port),
-                    "--threads", "32"], env, tmp / "web.log")]
+    procs = [
+        spawn(
+            [
+                PY,
+                str(BENCH / "fanout_proc.py"),
+                "web",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--threads",
+                "32",
+            ],
+            env,
+            tmp / "web.log",
+        )
+    ]
     for i in range(workers):
-        procs.append(spawn([PY, "-m", "dramatiq", "fanout_entry:BROKER", "--path", str(BENCH), ".",
-                            "--processes", "1", "--threads", "48"], env, tmp / f"worker-{i}.log"))
+        procs.append(
+            spawn(
+                [
+                    PY,
+                    "-m",
+                    "dramatiq",
+                    "fanout_entry:BROKER",
+                    "--path",
+                    str(BENCH),
+                    ".",
+                    "--processes",
+                    "1",
+                    "--threads",
+                    "48",
+                ],
+                env,
+                tmp / f"worker-{i}.log",
+            )
+        )
     base = f"http://127.0.0.1:{port}"
     wait_healthy(base, procs)
     time.sleep(2)  # let the workers finish booting their consumers
@@ -161,8 +223,10 @@ def one(client: httpx.Client, plugins: int) -> tuple[float, bool]:
     answer = client.post("/api/v1/analysis", json={"ioc": ip, "type": "ip"})
     elapsed = time.perf_counter() - started
     body = answer.json()
-    complete = answer.status_code == 200 and len(body.get("results", {})) == plugins and all(
-        r["status"] == "ok" for r in body["results"].values()
+    complete = (
+        answer.status_code == 200
+        and len(body.get("results", {})) == plugins
+        and all(r["status"] == "ok" for r in body["results"].values())
     )
     return elapsed, complete
 
@@ -204,7 +268,9 @@ def measure(base: str, key: str, args: argparse.Namespace) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--plugins", type=int, default=10, help="K fast plugins")
     parser.add_argument("--latency-ms", type=float, default=100, help="L: the fake provider's latency")
     parser.add_argument("--requests", type=int, default=60, help="sequential POSTs for the latency figures")
@@ -214,8 +280,15 @@ def main() -> int:
     args = parser.parse_args()
     server, fake_url = fake_server(args.latency_ms / 1000)
     names = ",".join(f"bench_{i}" for i in range(args.plugins))
-    env = {**os.environ, "BENCH_PLUGINS": str(args.plugins), "BENCH_FAKE_URL": fake_url, "SOCBUDDY_PLUGINS": names,
-           "SOCBUDDY_LOG_LEVEL": "WARNING", "SOCBUDDY_FAST_TIMEOUT": "15", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "BENCH_PLUGINS": str(args.plugins),
+        "BENCH_FAKE_URL": fake_url,
+        "SOCBUDDY_PLUGINS": names,
+        "SOCBUDDY_LOG_LEVEL": "WARNING",
+        "SOCBUDDY_FAST_TIMEOUT": "15",
+        "PYTHONPATH": str(ROOT),
+    }
     results = {}
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory() as tmp:
@@ -233,14 +306,20 @@ def main() -> int:
             finally:
                 stop(procs)
     server.shutdown()
-    print(f"K={args.plugins} plugins, L={args.latency_ms:g} ms, {args.requests} sequential POSTs, "
-          f"C={args.concurrency} concurrent clients, {os.cpu_count()} cores")
-    print(f"{'mode':<10} {'p50 ms':>8} {'p95 ms':>8} {'p50/L':>6} {'p95/L':>6} {'p50-L ms':>9} {'analyses/s':>11} "
-          f"{'complete':>9}")
+    print(
+        f"K={args.plugins} plugins, L={args.latency_ms:g} ms, {args.requests} sequential POSTs, "
+        f"C={args.concurrency} concurrent clients, {os.cpu_count()} cores"
+    )
+    print(
+        f"{'mode':<10} {'p50 ms':>8} {'p95 ms':>8} {'p50/L':>6} {'p95/L':>6} {'p50-L ms':>9} {'analyses/s':>11} "
+        f"{'complete':>9}"
+    )
     for mode, r in results.items():
-        print(f"{mode:<10} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['p50_ratio']:>6.2f} {r['p95_ratio']:>6.2f} "
-              f"{r['overhead_p50_ms']:>9.1f} {r['throughput_per_s']:>11.1f} "
-              f"{r['complete_concurrent']:>4}/{r['sent_concurrent']:<4}")
+        print(
+            f"{mode:<10} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['p50_ratio']:>6.2f} {r['p95_ratio']:>6.2f} "
+            f"{r['overhead_p50_ms']:>9.1f} {r['throughput_per_s']:>11.1f} "
+            f"{r['complete_concurrent']:>4}/{r['sent_concurrent']:<4}"
+        )
     print(json.dumps(results))
     return 0
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import fanout_plugins  # noqa: E402
+import fanout_plugins
 
-from shared import cli  # noqa: E402
+from shared import cli
 
 if __name__ == "__main__":
     fanout_plugins.register()
