@@ -152,8 +152,7 @@ def run_socbuddy(docs: list[dict[str, Any]], repeats: int) -> dict[str, Any]:
 def _clear_caches() -> None:
     from shared.iocs import extract as module
 
-    for cached in (module.check_url, module.is_public_domain, module._is_global_ipv4, module.looks_like_hash):
-        cached.cache_clear()
+    module.clear_caches()
 
 
 def render(rows: dict[str, dict[str, Any]], docs: list[dict[str, Any]], refang_rows: dict[str, str]) -> str:

@@ -16,11 +16,10 @@ linear in the length of the text.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
 from functools import lru_cache
-from operator import itemgetter
 
 from shared.iocs import psl
 from shared.iocs.fang import refang
@@ -31,12 +30,11 @@ TYPES: tuple[str, ...] = ("ip", "domain", "url", "hash", "email", "cve")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _NAME = rf"(?:{_LABEL}\.){{1,126}}(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})"
 _URL = re.compile(
-    r"(?<![A-Za-z0-9+.-])(?:https?|ftps?|sftp|wss?|smb|ssh|telnet|rdp|ldaps?|irc|tcp|udp)"
-    r"://[^\s<>\"'`{}|\\^]{1,8192}",
-    re.IGNORECASE,
+    r"(?<![A-Za-z0-9+.-])(?i:https?|ftps?|sftp|wss?|smb|ssh|telnet|rdp|ldaps?|irc|tcp|udp)"
+    r"://[^\s<>\"'`{}|\\^]{1,8192}"
 )
 _EMAIL = re.compile(
-    rf"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9_%+-][A-Za-z0-9._%+-]{{0,63}})@(?P<domain>{_NAME})"
+    rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9_%+-][A-Za-z0-9._%+-]{{0,63}}@{_NAME}"
     r"(?![A-Za-z0-9-])"
 )
 # Not after a path separator (a file name) nor inside a longer dotted token.
@@ -48,11 +46,17 @@ _IPV6 = re.compile(
     r"(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3})?(?![A-Za-z0-9:])"
 )
 _HASH = re.compile(r"(?<![A-Za-z0-9])[0-9A-Fa-f]{32,128}(?![A-Za-z0-9])")
+# CVE ids as analysts paste them: any case, hyphen or the dashes of Word and PDF copies (U+2010
+# hyphen, U+2011 non-breaking hyphen, U+2012 figure dash, U+2013 en dash, U+2014 em dash, U+2212
+# minus) or an underscore; a sequence of 4 to 7 digits not glued to more digits or letters.
+_CVE_DASH = "[-_\u2010\u2011\u2012\u2013\u2014\u2212]"
 _CVE = re.compile(
-    r"(?<![A-Za-z0-9])CVE[-\u2010\u2011\u2013 ](\d{4})[-\u2010\u2011\u2013](\d{4,7})(?![0-9])", re.I
+    rf"(?<![A-Za-z0-9])CVE(?:{_CVE_DASH}| )([0-9]{{4}}){_CVE_DASH}([0-9]{{4,7}})(?![0-9])", re.IGNORECASE
 )
-_PLAIN_AUTHORITY = re.compile(rf"(?P<host>{_NAME})(?::(?P<port>[0-9]{{1,5}}))?(?=[/?#]|$)")
-_INTERESTING = re.compile(r"[A-Za-z0-9]\.[A-Za-z0-9]|@|::|://|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:|[0-9A-Fa-f]{32}")
+_CVE_FIRST_YEAR, _CVE_LAST_YEAR = 1999, 2099
+_PLAIN_AUTHORITY = re.compile(
+    rf"(?P<host>{_NAME}|(?P<ipv4>{_OCTET}(?:\.{_OCTET}){{3}}))(?::(?P<port>[0-9]{{1,5}}))?(?=[/?#]|$)"
+)
 _HASH_LENGTHS = frozenset({32, 40, 64, 128})
 
 # "version 1.2.3.4", "section 10.2.1.4", "build 5.1.2600.1": numbers, not addresses.
@@ -71,180 +75,313 @@ _CODE_OBJECTS = frozenset(
     "kwargs obj os sys app process event err error data item file path module exports math json "
     "string system config settings db session model ctx context result node element el".split()
 )
-_RESERVED_NAMES = ("example.com", "example.net", "example.org", "home.arpa")
+_RESERVED_NAMES = frozenset({"example.com", "example.net", "example.org", "home.arpa"})
+_RESERVED_SUFFIXES = tuple(sorted("." + name for name in _RESERVED_NAMES))
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local", "arpa", "internal"})
 _NOT_DOMAINS = frozenset({"asp.net", "vb.net", "ado.net"})
 _URL_TRAILING = ".,;:!?*~"
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 _DOT_SEPARATOR = r"(?:\.|\\?[\[({](?:\.|dot)\\?[\])}]|[ \t]?[\[({]dot[\])}][ \t]?|[ \t]+dot[ \t]+)"
+_AFTER_MARKER = re.compile(r"[\])}dD](?:(?<=[\])}])[ \t]?|(?<=[dD])[oO][tT][ \t]+)([A-Za-z0-9-]{1,63})")
+_SEPARATOR = re.compile(f"({_DOT_SEPARATOR})", re.IGNORECASE)
+# A dotted name in the original text, dots written plainly or defanged.
+_DEFANGED_RUN = re.compile(rf"(?<![A-Za-z0-9-]){_LABEL}(?:{_DOT_SEPARATOR}{_LABEL})+", re.IGNORECASE)
+# IANA special-purpose IPv4 blocks as integer ranges, and whether Python versions differ on them
+# (True: ask ``is_global_ip``; False: never global).
+_SPECIAL_IPV4 = sorted(
+    (int(network.network_address), int(network.broadcast_address), ask)
+    for blocks, ask in (
+        (
+            "0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 192.0.2.0/24 "
+            "192.168.0.0/16 198.18.0.0/15 198.51.100.0/24 203.0.113.0/24 224.0.0.0/3",
+            False,
+        ),
+        ("192.0.0.0/24 192.31.196.0/24 192.52.193.0/24 192.88.99.0/24 192.175.48.0/24", True),
+    )
+    for network in map(ipaddress.IPv4Network, blocks.split())
+)
+_SPECIAL_IPV4_STARTS = [start for start, _, _ in _SPECIAL_IPV4]
+_SPECIAL_IPV4_ENDS = [end for _, end, _ in _SPECIAL_IPV4]
+_SPECIAL_IPV4_ASK = [ask for _, _, ask in _SPECIAL_IPV4]
+
+
+# Where a candidate may be: a dot before a letter or digit, an at-sign, a colon before a hex digit,
+# colon or slash, or a digit within 16 places of either end of a run of 32 hex digits. The one
+# character class in front lets the regex engine skip quickly over prose.
+_FEATURE = re.compile(
+    r"[.@:0-9](?:(?<=\.)(?=[A-Za-z0-9])|(?<=@)|(?<=:)(?=[0-9A-Fa-f:/])"
+    r"|(?<=[0-9])(?:(?=[0-9A-Fa-f]{16})|(?<=[0-9A-Fa-f]{17})))"
+)
+_SPACE = re.compile(r"\s")
+_DOMAIN_PATTERN = rf"(?<![A-Za-z0-9.@/\\_-]){_NAME}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
+# Every candidate in one left-to-right pass. At one position the first alternative that matches
+# wins; when its value is rejected the later alternatives are tried at the same position.
+_ALTERNATIVES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("url", _URL),
+    ("email", _EMAIL),
+    ("ipv6", _IPV6),
+    ("ipv4", _IPV4),
+    ("domain", _DOMAIN),
+    ("hash", _HASH),
+)
+
+
+@lru_cache(maxsize=64)
+def _candidates(kinds: tuple[str, ...]) -> re.Pattern[str]:
+    """Return one pattern for the given alternatives (every one of them excludes a letter or digit
+    before its start, so that test comes first, once)."""
+    branches = "|".join(f"(?P<{kind}>{pattern.pattern})" for kind, pattern in _ALTERNATIVES if kind in kinds)
+    return re.compile(f"(?<![A-Za-z0-9])(?:{branches})")
+
+
+_FALLBACKS = {kind: _ALTERNATIVES[index + 1 :] for index, (kind, _) in enumerate(_ALTERNATIVES)}
 
 
 def extract(text: str) -> dict[str, list[str]]:
     """Return the indicators in ``text`` by type, refanged, normalised and in order of appearance."""
     plain = refang(text)
-    context = _Context(original=text)
-    result: dict[str, dict[str, None]] = {kind: {} for kind in TYPES}
-    # No indicator holds white space, so each token is scanned on its own; most tokens are words
-    # that a quick test dismisses, which is what makes extraction fast.
-    tokens = plain.split()
-    for index, token in enumerate(tokens):
-        if len(token) < 4 or not _INTERESTING.search(token):
-            continue
-        scan = _Scan(context, token, tokens[index - 1] if index else "")
-        for _, kind, value in sorted(scan.run(), key=itemgetter(0)):
-            result[kind].setdefault(value, None)
-    if "cve" in plain or "CVE" in plain or "Cve" in plain:
+    found: dict[str, dict[str, None]] = {kind: {} for kind in TYPES}
+    _Scan(text, plain, found).run_tokens()
+    if "cve" in plain.lower():
+        cves = found["cve"]
         for match in _CVE.finditer(plain):
-            result["cve"].setdefault(f"CVE-{match.group(1)}-{match.group(2)}", None)
-    return {kind: list(values) for kind, values in result.items() if values}
+            value = _cve_value(match)
+            if value is not None:
+                cves[value] = None
+    return {kind: list(values) for kind, values in found.items() if values}
+
+
+def _cve_value(match: re.Match[str]) -> str | None:
+    year, number = match.group(1), match.group(2)
+    if not _CVE_FIRST_YEAR <= int(year) <= _CVE_LAST_YEAR or (len(number) > 4 and number[0] == "0"):
+        return None
+    return f"CVE-{year}-{number}"
 
 
 @lru_cache(maxsize=65536)
 def is_public_domain(name: str) -> bool:
     """Return True for a lower-case name under a known TLD that is not reserved for examples."""
-    tld = name.rpartition(".")[2]
+    dot = name.rfind(".")
+    tld = name[dot + 1 :]
     if tld == "onion":
         return len(name) > 6
-    if tld in _RESERVED_TLDS or len(name) > 253 or name in _NOT_DOMAINS:
+    if tld in _RESERVED_TLDS or len(name) > 253 or name in _NOT_DOMAINS or not psl.is_tld(tld):
         return False
-    if any(name == reserved or name.endswith("." + reserved) for reserved in _RESERVED_NAMES):
+    if name.endswith(_RESERVED_SUFFIXES) or name in _RESERVED_NAMES:
         return False
-    return psl.is_registrable(name)
+    return not psl.is_public_suffix(name)
 
 
-class _Context:
-    """What the scan of one text remembers across tokens: which names it writes defanged."""
-
-    def __init__(self, original: str) -> None:
-        self.original = original
-        self.defanged: dict[str, bool] = {}
-
-    def written_defanged(self, name: str) -> bool:
-        """Return True when the original text writes ``name`` with a defanged dot somewhere."""
-        if name not in self.defanged:
-            labels = (re.escape(label) for label in name.split("."))
-            pattern = r"(?<![A-Za-z0-9-])" + _DOT_SEPARATOR.join(labels) + r"(?![A-Za-z0-9-])"
-            self.defanged[name] = any(
-                refang(m.group()) != m.group() for m in re.finditer(pattern, self.original, re.IGNORECASE)
-            )
-        return self.defanged[name]
+def clear_caches() -> None:
+    """Empty every cache of the extractor (the benchmark starts each pass cold)."""
+    for cached in (check_url, is_public_domain, _is_global_ipv4_slow, looks_like_hash, is_global_ipv6):
+        cached.cache_clear()
 
 
 class _Scan:
-    """The scan of one white-space-free token; yields (offset, type, value) in no particular order."""
+    """The scan of one text: finds candidates left to right and keeps those that are indicators."""
 
-    def __init__(self, context: _Context, token: str, before: str) -> None:
-        self.context = context
-        self.plain = token
-        self.before = before
-        self.starts: list[int] = []
-        self.ends: list[int] = []
+    def __init__(self, original: str, plain: str, found: dict[str, dict[str, None]]) -> None:
+        self.original = original
+        self.plain = plain
+        self.found = found
+        self.defanged_names: frozenset[str] | None = None
+        self.after_marker: set[str] | None = None
 
-    def run(self) -> Iterator[tuple[int, str, str]]:
-        """Yield every indicator: URLs and e-mails first, as they claim their spans."""
-        token = self.plain
-        if "://" in token:
-            yield from self.urls()
-        if "@" in token:
-            yield from self.emails()
-        if "." in token:
-            yield from self.domains()
-            yield from self.ipv4s()
-        if "::" in token or token.count(":") >= 7:
-            yield from self.ipv6s()
-        if len(token) >= 32:
-            yield from self.hashes()
+    def run_tokens(self) -> None:
+        """Scan each white-space-free token that holds a feature; no candidate holds white space."""
+        plain = self.plain
+        size = len(plain)
+        pos = 0
+        space = _SPACE.search
+        feature = _FEATURE.search
+        while (found := feature(plain, pos)) is not None:
+            at = found.start()
+            start = max(plain.rfind(" ", pos, at), plain.rfind("\n", pos, at), plain.rfind("\t", pos, at)) + 1
+            after = space(plain, at)
+            end = size if after is None else after.start()
+            start = max(start, pos)
+            self.run(_token_pattern(plain[start:end]), start, end)
+            pos = end
 
-    def claim(self, start: int, end: int) -> None:
-        """Record a span whose inside holds no further indicators (a URL or an e-mail)."""
-        index = bisect_right(self.starts, start)
-        self.starts.insert(index, start)
-        self.ends.insert(index, end)
+    def run(self, pattern: re.Pattern[str], pos: int, endpos: int) -> None:
+        """Scan ``plain[pos:endpos]``; a rejected URL's span is scanned again without URLs."""
+        plain = self.plain
+        search = pattern.search
+        accept = self.accept
+        while True:
+            match = search(plain, pos, endpos)
+            if match is None:
+                return
+            kind = match.lastgroup or ""
+            start = match.start()
+            value = match.group()
+            end = accept(kind, start, value)
+            if end >= 0:
+                pos = end
+                continue
+            if kind == "url":
+                self.run(_token_pattern(value, with_urls=False), start + 1, match.end())
+                pos = match.end()
+                continue
+            pos = start + 1
+            for other, alternative in _FALLBACKS[kind]:
+                retry = alternative.match(plain, start)
+                if retry is not None:
+                    end = accept(other, start, retry.group())
+                    if end >= 0:
+                        pos = end
+                        break
 
-    def claimed(self, position: int) -> bool:
-        """Return True when ``position`` lies inside a claimed span."""
-        index = bisect_right(self.starts, position) - 1
-        return index >= 0 and position < self.ends[index]
-
-    def urls(self) -> Iterator[tuple[int, str, str]]:
-        """Yield URLs whose host is public, and their hosts as domains or IPs."""
-        for match in _URL.finditer(self.plain):
-            raw = trim_url(match.group())
+    def accept(self, kind: str, start: int, value: str) -> int:
+        """Record ``value`` if it is an indicator of ``kind``; return where scanning resumes, or -1."""
+        found = self.found
+        if kind == "domain":
+            name = value.lower()
+            if not is_public_domain(name) or not self.domain_in_context(value, name):
+                return -1
+            found["domain"][name] = None
+        elif kind == "ipv4":
+            if not is_global_ipv4(value) or self.version_number(start):
+                return -1
+            found["ip"][value] = None
+        elif kind == "url":
+            raw = trim_url(value)
             checked = check_url(raw)
             if checked is None:
-                continue
-            url, host_type, host = checked
-            self.claim(match.start(), match.start() + len(raw))
-            yield match.start(), "url", url
-            yield match.start(), host_type, host
+                return -1
+            found["url"][checked[0]] = None
+            found[checked[1]][checked[2]] = None
+            return start + len(raw)
+        elif kind == "email":
+            local, _, domain = value.partition("@")
+            domain = domain.lower()
+            if local.endswith(".") or ".." in local or not is_public_domain(domain):
+                return -1
+            found["email"][f"{local}@{domain}"] = None
+            found["domain"][domain] = None
+        elif kind == "hash":
+            if len(value) not in _HASH_LENGTHS or not looks_like_hash(value):
+                return -1
+            found["hash"][value.lower()] = None
+        else:  # ipv6
+            if value.count(":") < 2:
+                return -1
+            address = is_global_ipv6(value)
+            if address is None:
+                return -1
+            found["ip"][address] = None
+        return start + len(value)
 
-    def emails(self) -> Iterator[tuple[int, str, str]]:
-        """Yield e-mail addresses with a public domain, and that domain."""
-        for match in _EMAIL.finditer(self.plain):
-            local, domain = match.group("local"), match.group("domain").lower()
-            if self.claimed(match.start()) or local.endswith(".") or ".." in local:
-                continue
-            if not is_public_domain(domain):
-                continue
-            self.claim(match.start(), match.end())
-            yield match.start(), "email", f"{local}@{domain}"
-            yield match.start(), "domain", domain
-
-    def domains(self) -> Iterator[tuple[int, str, str]]:
-        """Yield names that are domains in their context."""
-        for match in _DOMAIN.finditer(self.plain):
-            if self.claimed(match.start()):
-                continue
-            raw = match.group()
-            name = raw.lower()
-            if is_public_domain(name) and self.domain_in_context(raw, name):
-                yield match.start(), "domain", name
+    def version_number(self, start: int) -> bool:
+        """Return True when the dotted quad at ``start`` follows "version", "build", "§", ..."""
+        # White space counts once, as between two tokens; the keyword and three separators fit
+        # in the last 13 characters.
+        before = " ".join(self.plain[max(0, start - 40) : start + 1].split())[-14:-1]
+        return _VERSION_BEFORE.search(before) is not None
 
     def domain_in_context(self, raw: str, name: str) -> bool:
         """Tell a host from a file name, a code identifier or two sentences missing a space."""
-        labels = raw.split(".")
-        last = labels[-1]
-        if last[0].isupper() and last[1:].islower() and not labels[-2][:1].isupper():
-            return False  # "the host.It was" : a missing space after a full stop
-        tld = name.rpartition(".")[2]
-        plain_file = tld in FILE_LIKE_TLDS
-        code_like = len(labels) == 2 and labels[0].lower() in _CODE_OBJECTS
-        if plain_file or code_like:
-            return self.context.written_defanged(name)
+        dot = raw.rfind(".")
+        last = raw[dot + 1 :]
+        if last[0].isupper() and last[1:].islower():
+            previous = raw[raw.rfind(".", 0, dot) + 1 : dot]
+            if not previous[:1].isupper():
+                return False  # "the host.It was" : a missing space after a full stop
+        tld = name[dot + 1 :]
+        if tld in FILE_LIKE_TLDS or (name.count(".") == 1 and name[:dot] in _CODE_OBJECTS):
+            return self.written_defanged(name)
         return True
 
-    def ipv4s(self) -> Iterator[tuple[int, str, str]]:
-        """Yield global IPv4 addresses that are not version or section numbers."""
-        for match in _IPV4.finditer(self.plain):
-            start = match.start()
-            if self.claimed(start) or _VERSION_BEFORE.search(f"{self.before} {self.plain[:start]}"):
-                continue
-            if _is_global_ipv4(match.group()):
-                yield start, "ip", match.group()
+    def written_defanged(self, name: str) -> bool:
+        """Return True when the original text writes ``name`` (or a subdomain of it) defanged."""
+        if self.plain == self.original:
+            return False
+        if self.after_marker is None:
+            # Labels right after a closing marker or the word "dot": a cheap first test, since a
+            # name written defanged has one of its labels there.
+            self.after_marker = {label.lower() for label in _AFTER_MARKER.findall(self.original)}
+        if not any(label in self.after_marker for label in name.split(".")[1:]):
+            return False
+        if self.defanged_names is None:
+            self.defanged_names = _defanged_names(self.original)
+        return name in self.defanged_names
 
-    def ipv6s(self) -> Iterator[tuple[int, str, str]]:
-        """Yield global IPv6 addresses."""
-        for match in _IPV6.finditer(self.plain):
-            if match.group().count(":") < 2 or self.claimed(match.start()):
-                continue
-            try:
-                address = normalize_ip(match.group())
-            except InvalidIoc:
-                continue
-            if is_global_ip(address):
-                yield match.start(), "ip", address
 
-    def hashes(self) -> Iterator[tuple[int, str, str]]:
-        """Yield md5/sha1/sha256/sha512 digests, lower-cased."""
-        for match in _HASH.finditer(self.plain):
-            value = match.group()
-            if len(value) in _HASH_LENGTHS and looks_like_hash(value) and not self.claimed(match.start()):
-                yield match.start(), "hash", value.lower()
+def _token_pattern(token: str, with_urls: bool = True) -> re.Pattern[str]:
+    """Return the candidate pattern with only the alternatives that ``token`` can hold."""
+    dotted = "." in token
+    kinds = (
+        ("url",) * (with_urls and "://" in token)
+        + ("email",) * ("@" in token)
+        + ("ipv6",) * (":" in token)
+        + ("ipv4", "domain") * dotted
+        + ("hash",) * (len(token) >= 32)
+    )
+    return _candidates(kinds)
+
+
+def _defanged_names(original: str) -> frozenset[str]:
+    """Return every name the text writes with a defanged dot, with its parents down to that dot."""
+    names: set[str] = set()
+    for match in _DEFANGED_RUN.finditer(original):
+        run = match.group()
+        if refang(run) == run:
+            continue
+        parts = _SEPARATOR.split(run)
+        labels = [label.lower() for label in parts[0::2]][-127:]
+        defanged = [separator != "." for separator in parts[1::2]][-126:]
+        if True not in defanged:
+            continue
+        last_defanged = len(defanged) - 1 - defanged[::-1].index(True)
+        suffix = labels[-1]
+        for index in range(len(labels) - 2, -1, -1):
+            suffix = f"{labels[index]}.{suffix}"
+            if len(suffix) > 253:
+                break
+            if index <= last_defanged:
+                names.add(suffix)
+    return frozenset(names)
+
+
+def is_global_ipv4(value: str) -> bool:
+    """Return True for a globally routable dotted quad; same answer as ``is_global_ip``, faster.
+
+    Addresses outside the IANA special-purpose blocks are global in every Python version, those in
+    the blocks every version calls private, shared, loopback, link-local, documentation or
+    multicast are not; the few others are left to ``is_global_ip``.
+    """
+    a, b, c, d = value.split(".")
+    number = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+    index = bisect_right(_SPECIAL_IPV4_STARTS, number) - 1
+    if index < 0 or number > _SPECIAL_IPV4_ENDS[index]:
+        return True
+    return _SPECIAL_IPV4_ASK[index] and _is_global_ipv4_slow(value)
 
 
 @lru_cache(maxsize=16384)
-def _is_global_ipv4(value: str) -> bool:
+def _is_global_ipv4_slow(value: str) -> bool:
     return is_global_ip(value)
+
+
+@lru_cache(maxsize=16384)
+def is_global_ipv6(value: str) -> str | None:
+    """Return the canonical text of a global IPv6 address, else None.
+
+    Global unicast (2000::/3) outside 2001::/16, 2002::/16 and 3fff::/16 is global in every Python
+    version; every other address is left to ``is_global_ip``.
+    """
+    if "::" not in value and value.count(":") != 7 and "." not in value:
+        return None  # eight groups or "::" (or an IPv4 tail): "12:30:45" is a time
+    try:
+        address = ipaddress.IPv6Address(value)
+    except ValueError:
+        return None
+    text = str(address)
+    top = int(address) >> 112
+    if 0x2000 <= top <= 0x3FFE and top not in (0x2001, 0x2002):
+        return text
+    return text if is_global_ip(text) else None
 
 
 @lru_cache(maxsize=16384)
@@ -252,8 +389,8 @@ def looks_like_hash(value: str) -> bool:
     """Return True for hex that reads as a digest: one case, digits and letters, not a fill pattern."""
     if value != value.lower() and value != value.upper():
         return False
-    digits = sum(char.isdigit() for char in value)
-    return 0 < digits < len(value) and len(set(value.lower())) >= 6
+    # Hex only: a digit is there unless all are letters, a letter unless all are digits.
+    return not value.isdigit() and not value.isalpha() and len(set(value.lower())) >= 6
 
 
 def trim_url(url: str) -> str:
@@ -276,26 +413,37 @@ def trim_url(url: str) -> str:
 @lru_cache(maxsize=16384)
 def check_url(raw: str) -> tuple[str, str, str] | None:
     """Return (normalised URL, "ip" | "domain", host) for a URL with a public host, else None."""
-    url = _fast_normalize_url(raw)
-    if url is None:
-        try:
-            url = normalize_url(raw)
-        except InvalidIoc:
-            return None
+    fast = _fast_check_url(raw)
+    if fast is not None:
+        return fast or None
+    try:
+        url = normalize_url(raw)
+    except InvalidIoc:
+        return None
     host = _public_host(url)
     return None if host is None else (url, host[0], host[1])
 
 
-def _fast_normalize_url(raw: str) -> str | None:
-    """Normalise the common case (ASCII name host, no user info) without the IDNA codec."""
+def _fast_check_url(raw: str) -> tuple[str, str, str] | tuple[()] | None:
+    """Decide the common case (ASCII name or IPv4 host, no user info) without the IDNA codec.
+
+    Returns the answer, ``()`` for a URL that is not an indicator, or None for "ask the slow path".
+    """
+    if not raw.isascii():
+        return None
     scheme, _, rest = raw.partition("://")
     match = _PLAIN_AUTHORITY.match(rest)
-    if not raw.isascii() or match is None:
+    if match is None:
         return None
     port = match.group("port")
-    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+    if port is not None and not 0 < int(port) < 65536:
         return None
-    return f"{scheme.lower()}://{match.group('host').lower()}{rest[match.end('host') :]}"
+    host = match.group("host")
+    url = f"{scheme.lower()}://{host.lower()}{rest[match.end('host') :]}"
+    if match.group("ipv4") is not None:
+        return (url, "ip", host) if is_global_ipv4(host) else ()
+    host = host.lower()
+    return (url, "domain", host) if is_public_domain(host) else ()
 
 
 def _public_host(url: str) -> tuple[str, str] | None:

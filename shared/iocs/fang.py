@@ -25,8 +25,7 @@ _DEFANG = re.compile(
 _DEFANGED = {"sep": "[://]", "dot": "[.]", "at": "[@]"}
 
 # A bracketed marker: "[.]", "(dot)", "{@}", "[:]//", "[:/]/", "[://]", "[/]", also as Markdown
-# escapes it ("\[.\]"). The callback maps the part inside the brackets.
-_MARKER = re.compile(r"(\\?)([\[({])(\.|dot|at|@|:|://|:/|/|//)(\\?)[\])}]((?://|/)?)", re.IGNORECASE)
+# escapes it ("\[.\]"); ``_INSIDE`` maps the part inside the brackets.
 _INSIDE = {
     ".": ".",
     "dot": ".",
@@ -39,10 +38,10 @@ _INSIDE = {
     "//": "//",
 }
 _CLOSING = {"[": "]", "(": ")", "{": "}"}
-_MARKER_HINT = re.compile(r"[\[({](?:[.@:/]|dot|at)", re.IGNORECASE)
-_WORD_HINT = re.compile(r"[\[({](?:dot|at)\\?[\])}]", re.IGNORECASE)
-# Word markers eat one space or tab on either side: "evil [dot] com", "user (at) evil (dot) com".
-_SPACED_WORD = re.compile(r"[ \t]?(\\?[\[({](?:dot|at)\\?[\])}])[ \t]?", re.IGNORECASE)
+# Markers are found from their opening bracket, so the regex engine skips quickly to the next one; a backslash before the bracket and the spaces around word markers are looked at in
+# Python (``_refang_markers``).
+_MARK = re.compile(r"[\[({](\.|dot|at|@|:|://|:/|/|//)(\\?)[\])}]((?://|/)?)", re.IGNORECASE)
+_WORDS = ("dot", "at")
 
 _SCHEME = re.compile(
     r"(?<![A-Za-z0-9])(?:(?P<h>h)(?P<tt>xx|xt|tx)(?P<p>p)|(?P<f>f)(?P<t>x)(?P<fp>p))(?P<s>s?)(?=://)",
@@ -70,12 +69,34 @@ def defang(text: str) -> str:
 
 def refang(text: str) -> str:
     """Undo every common defang marker; text with nothing defanged comes back unchanged."""
-    text = _sub_near(_WORD_HINT, _SPACED_WORD, r"\1", text)
-    text = _sub_near(_MARKER_HINT, _MARKER, _marker_match, text)
+    if "[.]" in text and "[[.]" not in text and "([.]" not in text and "{[.]" not in text:
+        # The commonest marker, replaced at C speed: only after an opening bracket ("([.])") could the
+        # replacement form a new marker, and that case is left to the regex pass.
+        text = text.replace("[.]", ".")
+    text = _refang_markers(text)
     if ":\\/\\/" in text:
         text = _ESCAPED_URL.sub(lambda m: m.group().replace("\\/", "/"), text)
-    text = _sub_near(_SCHEME_HINT, _SCHEME, _scheme_match, text)
-    return _sub_near(_BARE_HINT, _BARE, _bare_match, text)
+    if "://" in text:
+        text = _refang_schemes(text)
+    if "dot" in text.lower():  # a substring test is far quicker than a regex search
+        text = _sub_near(_BARE_HINT, _BARE, _bare_match, text)
+    return text
+
+
+def _refang_schemes(text: str) -> str:
+    """Turn hxxp/fxp schemes back, looking only where a hint (``xp://``, ``xtp://``) is."""
+    pieces: list[str] = []
+    last = 0
+    for hint in _SCHEME_HINT.finditer(text):
+        match = _SCHEME.search(text, max(last, hint.start() - 2), hint.end())
+        if match is None:
+            continue
+        pieces += [text[last : match.start()], _scheme_match(match)]
+        last = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _sub_near(hint: re.Pattern[str], pattern: re.Pattern[str], repl: Any, text: str) -> str:
@@ -109,17 +130,43 @@ def _defang_match(match: re.Match[str]) -> str:
     return _DEFANGED[kind or ""]
 
 
-def _marker_match(match: re.Match[str]) -> str:
-    escape, opening, inside, escape_close, slashes = match.groups()
-    if match.group()[-1 - len(slashes)] != _CLOSING[opening]:
-        return match.group()  # "[.)" is not a marker
-    inside = inside.lower()
-    if opening != "[" and inside not in (".", "dot", "@", "at"):
-        return match.group()  # "(:)" and "{/}" are left alone
-    if escape and not escape_close:
-        return escape + _INSIDE[inside] + slashes  # "\[.]" is a backslash before a marker
-    mapped = _INSIDE[inside] + slashes
-    return "://" if mapped in (":" + "//", ":/" + "/") else mapped
+def _refang_markers(text: str) -> str:
+    """Rewrite every bracketed marker in one pass over the text.
+
+    Word markers (``[dot]``, ``(at)``, also with mismatched brackets) eat one space or tab on
+    either side; ``[.)`` is not a marker; ``(:)`` and ``{/}`` are left alone; ``\\[.]`` is a
+    backslash before a marker; ``\\[.\\]`` is a Markdown-escaped marker.
+    """
+    pieces: list[str] = []
+    last = 0
+    size = len(text)
+    for match in _MARK.finditer(text):
+        start, end = match.span()
+        inside, escape_close, slashes = match.groups()
+        inside = inside.lower()
+        escape = start > last and text[start - 1] == "\\"
+        begin = start - 1 if escape else start
+        closing_ok = text[end - len(slashes) - 1] == _CLOSING[text[start]]
+        if inside in _WORDS:
+            cut = begin - 1 if begin > last and text[begin - 1] in " \t" else begin
+            after = end + 1 if not slashes and end < size and text[end] in " \t" else end
+        elif not closing_ok or (text[start] != "[" and inside not in (".", "@")):
+            continue  # not a marker: left as written
+        else:
+            cut, after = begin, end
+        if not closing_ok:
+            replacement = text[begin:end]
+        elif escape and not escape_close:
+            replacement = "\\" + _INSIDE[inside] + slashes
+        else:
+            mapped = _INSIDE[inside] + slashes
+            replacement = "://" if mapped in (":" + "//", ":/" + "/") else mapped
+        pieces += [text[last:cut], replacement]
+        last = after
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _scheme_match(match: re.Match[str]) -> str:
