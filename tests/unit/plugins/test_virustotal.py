@@ -1,0 +1,160 @@
+"""VirusTotal v3 against providers.md's example bodies."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from plugins import virustotal
+from plugins.spec import PluginError
+from tests import plugin_harness as h
+from tests.fakes import providers as fp
+
+
+def vt_fake(request: httpx.Request) -> httpx.Response:
+    fake = fp.FakeProviders()
+    status, headers, body = fake.handle(
+        request.method,
+        "/vt" + request.url.path,
+        dict(request.url.params),
+        {},
+        {k.lower(): v for k, v in request.headers.items()},
+    )
+    return httpx.Response(status, headers=headers, content=body)
+
+
+ENV = {"VIRUSTOTAL_API_KEY": fp.VT_KEY}
+
+
+def test_url_id_is_unpadded_urlsafe_base64() -> None:
+    assert (
+        virustotal.url_id("http://malicious.example/login.php")
+        == "aHR0cDovL21hbGljaW91cy5leGFtcGxlL2xvZ2luLnBocA"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "field", "expected", "link"),
+    [
+        (
+            "8.8.4.4",
+            "ip",
+            "as_owner",
+            "Example Hosting Ltd",
+            "https://www.virustotal.com/gui/ip-address/8.8.4.4",
+        ),
+        (
+            "evil.example",
+            "domain",
+            "registrar",
+            "Example Registrar, Inc.",
+            "https://www.virustotal.com/gui/domain/evil.example",
+        ),
+        (
+            "http://malicious.example/login.php",
+            "url",
+            "title",
+            "Sign in",
+            "https://www.virustotal.com/gui/url/451ad28a650bbbea3f5a4bb3818902c33c29848b8eeb583269107da4fdac3e5c",
+        ),
+        (
+            fp.KNOWN_SHA256,
+            "hash",
+            "suggested_threat_label",
+            "trojan.agenttesla/msil",
+            f"https://www.virustotal.com/gui/file/{fp.KNOWN_SHA256}",
+        ),
+    ],
+)
+def test_ok_each_type(value, kind, field, expected, link) -> None:
+    result = h.lookup("virustotal", vt_fake, kind, value, ENV)
+    assert result["status"] == "ok" and result["verdict"] == "malicious"
+    assert result["summary"][field] == expected
+    assert result["link"] == link
+    assert result["raw"]["data"]["type"]
+
+
+def test_ok_summary_flattens_counts_and_votes() -> None:
+    summary = h.lookup("virustotal", vt_fake, "domain", "evil.example", ENV)["summary"]
+    assert summary["malicious"] == 4 and summary["harmless"] == 60 and summary["votes_malicious"] == 2
+    assert summary["last_dns_records"] == [{"type": "A", "value": "198.51.100.23"}]
+
+
+@pytest.mark.parametrize(
+    ("stats", "verdict"),
+    [
+        ({"malicious": 3}, "malicious"),
+        ({"malicious": 2}, "suspicious"),
+        ({"suspicious": 1, "harmless": 50}, "suspicious"),
+        ({"harmless": 1}, "harmless"),
+        ({"undetected": 5}, "harmless"),
+        ({}, "unknown"),
+    ],
+)
+def test_ok_verdict_rule(stats, verdict) -> None:
+    body = {"data": {"id": "x", "attributes": {"last_analysis_stats": stats}}}
+    assert h.lookup("virustotal", h.answer(200, body), "ip", "1.1.1.1")["verdict"] == verdict
+
+
+def test_not_found_is_ok_unknown() -> None:
+    result = h.lookup("virustotal", vt_fake, "hash", "a" * 64, ENV)
+    assert result["status"] == "ok" and result["verdict"] == "unknown" and result["summary"]["found"] is False
+
+
+def test_not_found_empty_object_for_an_ip_is_unknown() -> None:
+    body = {"data": {"id": "1.1.1.1", "attributes": {"last_analysis_stats": {"malicious": 0, "harmless": 0}}}}
+    result = h.lookup("virustotal", h.answer(200, body), "ip", "1.1.1.1")
+    assert result["verdict"] == "unknown" and result["summary"]["found"] is False
+
+
+def test_auth_failed_401_and_403() -> None:
+    assert (
+        h.lookup("virustotal", vt_fake, "ip", "1.1.1.1", {"VIRUSTOTAL_API_KEY": "wrong"})["error"]["code"]
+        == "auth_failed"
+    )
+    forbidden = h.answer(403, {"error": {"code": "ForbiddenError", "message": "no"}})
+    assert h.lookup("virustotal", forbidden, "ip", "1.1.1.1")["error"]["code"] == "auth_failed"
+
+
+def test_rate_limited_with_retry_after() -> None:
+    reply = h.answer(429, fp.VT_QUOTA, {"Retry-After": "7"})
+    with pytest.raises(PluginError) as caught:
+        h.raw_call("virustotal", reply, "ip", "1.1.1.1")
+    assert caught.value.code == "rate_limited" and caught.value.retry_after_s == 7
+    result = h.lookup("virustotal", reply, "ip", "1.1.1.1")
+    assert (
+        result["error"]["code"] == "rate_limited" and result["error"]["message"] == "HTTP 429: Quota exceeded"
+    )
+
+
+def test_rate_limited_without_retry_after_backs_off_a_minute() -> None:
+    reply = h.answer(429, fp.VT_QUOTA)
+    assert h.lookup("virustotal", reply, "ip", "1.1.1.1")["error"]["code"] == "rate_limited"
+    with pytest.raises(PluginError) as caught:
+        h.raw_call("virustotal", reply, "ip", "1.1.1.1")
+    assert caught.value.retry_after_s == virustotal.QUOTA_BACKOFF_S
+
+
+def test_server_error_is_unavailable() -> None:
+    reply = h.answer(503, {"error": {"code": "TransientError", "message": "later"}})
+    assert h.lookup("virustotal", reply, "ip", "1.1.1.1")["error"]["code"] == "unavailable"
+
+
+def test_transport_failure_is_unavailable_without_the_url() -> None:
+    result = h.lookup("virustotal", h.refuse, "ip", "1.1.1.1")
+    assert result["error"]["code"] == "unavailable" and "http" not in result["error"]["message"]
+
+
+def test_bad_request_and_garbage_are_provider_errors() -> None:
+    bad = h.answer(400, {"error": {"code": "InvalidArgumentError", "message": "bad"}})
+    assert h.lookup("virustotal", bad, "ip", "1.1.1.1")["error"]["code"] == "provider_error"
+    garbage = lambda r: httpx.Response(200, content=b"<html>")  # noqa: E731
+    assert h.lookup("virustotal", garbage, "ip", "1.1.1.1")["error"]["code"] == "provider_error"
+
+
+def test_key_echoed_by_the_provider_is_redacted() -> None:
+    body = {"error": {"code": "WrongCredentialsError", "message": "key s3cr3t-key is wrong"}}
+    result = h.lookup(
+        "virustotal", h.answer(401, body), "ip", "1.1.1.1", {"VIRUSTOTAL_API_KEY": "s3cr3t-key"}
+    )
+    assert "s3cr3t-key" not in result["error"]["message"] and "[redacted]" in result["error"]["message"]
