@@ -65,6 +65,11 @@ _VERSION_BEFORE = re.compile(
     r"firmware|fw|oid|updates?|kb|rule|sid)[\s.:#=-]{0,3}|\u00a7\s?)$",
     re.IGNORECASE,
 )
+_VERSION_WORDS = tuple(
+    "v ver version versions build builds release releases rev revision section sections sec chapter "
+    "chapters clause clauses patch firmware fw oid update updates kb rule sid".split()
+)
+_VERSION_SEPARATORS = " \t\n\r\f\v.:#=-"
 # TLDs that are also common file extensions: plain "update.zip" is a file, "update[.]zip" a host.
 FILE_LIKE_TLDS = frozenset(
     "zip mov md py sh pl rs ps pub one cab properties java mo pm so tf mk cf mm ml run data".split()
@@ -187,6 +192,16 @@ class _Scan:
         self.found = found
         self.defanged_names: frozenset[str] | None = None
         self.after_marker: set[str] | None = None
+        self.domains = found["domain"]
+        self.ips = found["ip"]
+        self.accepters = {
+            "url": self.accept_url,
+            "email": self.accept_email,
+            "ipv6": self.accept_ipv6,
+            "ipv4": self.accept_ipv4,
+            "domain": self.accept_domain,
+            "hash": self.accept_hash,
+        }
 
     def run_tokens(self) -> None:
         """Scan each white-space-free token that holds a feature; no candidate holds white space."""
@@ -208,7 +223,7 @@ class _Scan:
         """Scan ``plain[pos:endpos]``; a rejected URL's span is scanned again without URLs."""
         plain = self.plain
         search = pattern.search
-        accept = self.accept
+        accepters = self.accepters
         while True:
             match = search(plain, pos, endpos)
             if match is None:
@@ -216,7 +231,7 @@ class _Scan:
             kind = match.lastgroup or ""
             start = match.start()
             value = match.group()
-            end = accept(kind, start, value)
+            end = accepters[kind](start, value)
             if end >= 0:
                 pos = end
                 continue
@@ -228,49 +243,57 @@ class _Scan:
             for other, alternative in _FALLBACKS[kind]:
                 retry = alternative.match(plain, start)
                 if retry is not None:
-                    end = accept(other, start, retry.group())
+                    end = accepters[other](start, retry.group())
                     if end >= 0:
                         pos = end
                         break
 
     def accept(self, kind: str, start: int, value: str) -> int:
         """Record ``value`` if it is an indicator of ``kind``; return where scanning resumes, or -1."""
-        found = self.found
-        if kind == "domain":
-            name = value.lower()
-            if not is_public_domain(name) or not self.domain_in_context(value, name):
-                return -1
-            found["domain"][name] = None
-        elif kind == "ipv4":
-            if not is_global_ipv4(value) or self.version_number(start):
-                return -1
-            found["ip"][value] = None
-        elif kind == "url":
-            raw = trim_url(value)
-            checked = check_url(raw)
-            if checked is None:
-                return -1
-            found["url"][checked[0]] = None
-            found[checked[1]][checked[2]] = None
-            return start + len(raw)
-        elif kind == "email":
-            local, _, domain = value.partition("@")
-            domain = domain.lower()
-            if local.endswith(".") or ".." in local or not is_public_domain(domain):
-                return -1
-            found["email"][f"{local}@{domain}"] = None
-            found["domain"][domain] = None
-        elif kind == "hash":
-            if len(value) not in _HASH_LENGTHS or not looks_like_hash(value):
-                return -1
-            found["hash"][value.lower()] = None
-        else:  # ipv6
-            if value.count(":") < 2:
-                return -1
-            address = is_global_ipv6(value)
-            if address is None:
-                return -1
-            found["ip"][address] = None
+        return self.accepters[kind](start, value)
+
+    def accept_domain(self, start: int, value: str) -> int:
+        name = value.lower()
+        if not is_public_domain(name) or not self.domain_in_context(value, name):
+            return -1
+        self.domains[name] = None
+        return start + len(value)
+
+    def accept_ipv4(self, start: int, value: str) -> int:
+        if not is_global_ipv4(value) or self.version_number(start):
+            return -1
+        self.ips[value] = None
+        return start + len(value)
+
+    def accept_url(self, start: int, value: str) -> int:
+        raw = trim_url(value)
+        checked = check_url(raw)
+        if checked is None:
+            return -1
+        self.found["url"][checked[0]] = None
+        self.found[checked[1]][checked[2]] = None
+        return start + len(raw)
+
+    def accept_email(self, start: int, value: str) -> int:
+        local, _, domain = value.partition("@")
+        domain = domain.lower()
+        if local.endswith(".") or ".." in local or not is_public_domain(domain):
+            return -1
+        self.found["email"][f"{local}@{domain}"] = None
+        self.domains[domain] = None
+        return start + len(value)
+
+    def accept_hash(self, start: int, value: str) -> int:
+        if len(value) not in _HASH_LENGTHS or not looks_like_hash(value):
+            return -1
+        self.found["hash"][value.lower()] = None
+        return start + len(value)
+
+    def accept_ipv6(self, start: int, value: str) -> int:
+        address = is_global_ipv6(value) if value.count(":") >= 2 else None
+        if address is None:
+            return -1
+        self.ips[address] = None
         return start + len(value)
 
     def version_number(self, start: int) -> bool:
@@ -278,6 +301,8 @@ class _Scan:
         # White space counts once, as between two tokens; the keyword and three separators fit
         # in the last 13 characters.
         before = " ".join(self.plain[max(0, start - 40) : start + 1].split())[-14:-1]
+        if "\u00a7" not in before and not before.rstrip(_VERSION_SEPARATORS).lower().endswith(_VERSION_WORDS):
+            return False  # the common case, decided without the regex
         return _VERSION_BEFORE.search(before) is not None
 
     def domain_in_context(self, raw: str, name: str) -> bool:

@@ -368,6 +368,38 @@ HANDWRITTEN: list[tuple[str, dict[str, list[str]]]] = [
         "install.sh, loader.py and notes.md. Section 4.2.1.3 covers it.",
         {"url": ["ftp://files.drop-zone.su/pub/x.bin"], "domain": ["files.drop-zone.su"]},
     ),
+    (
+        # Pasted from a Word or PDF advisory: non-breaking hyphens, en and em dashes, a minus sign.
+        "March bulletin: Microsoft fixed CVE\u20112023\u201123397 (Outlook elevation of privilege) and "
+        "CVE\u20132023\u201324880 (SmartScreen bypass). Older: CVE\u20142022\u201430190 \u201cFollina\u201d, "
+        "CVE\u22122017\u22120199 and CVE\u20102021\u201040444 (MSHTML).",
+        {"cve": ["CVE-2023-23397", "CVE-2023-24880", "CVE-2022-30190", "CVE-2017-0199", "CVE-2021-40444"]},
+    ),
+    (
+        "## Changelog\n- Rebuilt without xz 5.6.1 ([CVE-2024-3094](https://nvd.nist.gov/vuln/detail/CVE-2024-3094))\n"
+        "- Log4j: `CVE-2021-44228` / `cve-2021-45046`\n- **CVE-2014-0160** (Heartbleed), [CVE-2023-44487]\n"
+        "- Jenkins CVE-2018-1000861 and git CVE-2017-1000117 (7-digit ids)",
+        {
+            "cve": [
+                "CVE-2024-3094",
+                "CVE-2021-44228",
+                "CVE-2021-45046",
+                "CVE-2014-0160",
+                "CVE-2023-44487",
+                "CVE-2018-1000861",
+                "CVE-2017-1000117",
+            ],
+            "url": ["https://nvd.nist.gov/vuln/detail/CVE-2024-3094"],
+            "domain": ["nvd.nist.gov"],
+        },
+    ),
+    (
+        "Scanner export, host WS-0142:\nplugin CVE_2021_34527 PrintNightmare: vulnerable\n"
+        "rule CVE_2020_1472_zerologon: vulnerable\nFile: Cve-2019-0708-bluekeep.nse\n"
+        "Not ids: CVE-1998-0001 (before the list existed), CVE-2021-123, CVE-2014-00160 and the "
+        "serial CVE-2021-442281234567.",
+        {"cve": ["CVE-2021-34527", "CVE-2020-1472", "CVE-2019-0708"]},
+    ),
 ]
 
 

@@ -1,0 +1,96 @@
+"""CVE ids in the forms analysts paste them, the fast global-IP checks, and linear running time."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from shared.iocs.extract import extract, is_global_ipv4, is_global_ipv6
+from shared.iocs.normalize import is_global_ip
+
+CORPUS = Path(__file__).parents[1] / "corpus" / "corpus.json"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cve-2021-44228", ["CVE-2021-44228"]),
+        ("Cve-2021-44228", ["CVE-2021-44228"]),
+        ("CVE\u20112021\u201144228", ["CVE-2021-44228"]),
+        ("CVE\u20102021\u201044228", ["CVE-2021-44228"]),
+        ("CVE\u20122021\u201244228", ["CVE-2021-44228"]),
+        ("CVE\u20132021\u201344228", ["CVE-2021-44228"]),
+        ("CVE\u20142021\u201444228", ["CVE-2021-44228"]),
+        ("CVE\u22122021\u221244228", ["CVE-2021-44228"]),
+        ("CVE_2021_44228", ["CVE-2021-44228"]),
+        ("`CVE-2021-44228`", ["CVE-2021-44228"]),
+        ("[CVE-2021-44228](https://nvd.nist.gov/vuln/detail/CVE-2021-44228)", ["CVE-2021-44228"]),
+        ("**CVE-2021-44228**, (CVE-2021-45046)", ["CVE-2021-44228", "CVE-2021-45046"]),
+        ("CVE-2018-1000861 CVE-2023-44487", ["CVE-2018-1000861", "CVE-2023-44487"]),
+        ("CVE-2021-4422", ["CVE-2021-4422"]),
+        ("CVE-2014-0160", ["CVE-2014-0160"]),
+        ("rule CVE_2020_1472_zerologon", ["CVE-2020-1472"]),
+    ],
+)
+def test_cve_forms(text: str, expected: list[str]) -> None:
+    assert extract(f"see {text} now").get("cve") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CVE-1998-1234",  # before the list existed
+        "CVE-2021-123",  # fewer than four digits
+        "CVE-2021-442281234567",  # glued to more digits
+        "CVE-2014-00160",  # five or more digits never start with 0
+        "XCVE-2021-44228",
+        "CVE2021-44228",
+    ],
+)
+def test_invalid_cves_are_rejected(text: str) -> None:
+    assert "cve" not in extract(f"see {text} now")
+
+
+def test_fast_ipv4_check_agrees_with_is_global_ip() -> None:
+    rng = random.Random(3)
+    samples = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(20000)]
+    for block in ("192.0.0.0/24", "192.88.99.0/24", "100.64.0.0/10", "172.16.0.0/12", "224.0.0.0/3"):
+        network = ipaddress.IPv4Network(block)
+        for offset in (-1, 0, 1, 9, 10, 170, network.num_addresses - 1, network.num_addresses):
+            number = int(network.network_address) + offset
+            if 0 <= number < 2**32:
+                samples.append(str(ipaddress.IPv4Address(number)))
+    assert [is_global_ipv4(s) for s in samples] == [is_global_ip(s) for s in samples]
+
+
+def test_fast_ipv6_check_agrees_with_is_global_ip() -> None:
+    rng = random.Random(4)
+    prefixes = [0x2001, 0x2002, 0x2A01, 0x2606, 0x3FFF, 0xFE80, 0xFC00, 0x0000, 0xFF02, 0x2001]
+    for _ in range(5000):
+        value = (rng.choice(prefixes) << 112) | rng.getrandbits(112)
+        text = str(ipaddress.IPv6Address(value))
+        assert (is_global_ipv6(text) is not None) == is_global_ip(text)
+
+
+def _corpus_text(size: int) -> str:
+    docs = json.loads(CORPUS.read_text(encoding="utf-8"))
+    text = "\n\n".join(doc["text"] for doc in docs)
+    return (text * (size // len(text) + 1))[:size]
+
+
+@pytest.mark.timeout(120)
+def test_time_is_linear_in_input_size() -> None:
+    def seconds(text: str) -> float:
+        started = time.perf_counter()
+        extract(text)
+        return time.perf_counter() - started
+
+    small, large = _corpus_text(250_000), _corpus_text(1_000_000)
+    seconds(small)
+    ratio = min(seconds(large) for _ in range(2)) / min(seconds(small) for _ in range(2))
+    assert ratio < 8  # four times the text: about four times the time, never sixteen
