@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
-from plugins import abuseipdb, joe_sandbox, virustotal
 from plugins.spec import PluginSpec
 from shared.config import Settings
 from shared.iocs.normalize import Ioc
 
-PLUGINS: tuple[ModuleType, ...] = (virustotal, abuseipdb, joe_sandbox)
+# The registry, in display order: one module per provider, each named here explicitly.
+MODULE_NAMES: tuple[str, ...] = (
+    # Reputation, OSINT and lookup providers (fast)
+    "virustotal",
+    "abuseipdb",
+    # Sandboxes (slow: submit, then poll)
+    "joe_sandbox",
+)
+PLUGINS: tuple[ModuleType, ...] = tuple(importlib.import_module(f"plugins.{name}") for name in MODULE_NAMES)
 BY_NAME: dict[str, ModuleType] = {module.SPEC.name: module for module in PLUGINS}
 
 

@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument("--json", action="store_true", help="one JSON object per line")
     audit_cmd.set_defaults(handler=cmd_audit)
 
+    plugins_cmd = sub.add_parser(
+        "plugins", help="every plugin: types, category, mode, variables, enabled or why not"
+    )
+    plugins_cmd.add_argument("--json", action="store_true", help="one JSON object per line")
+    plugins_cmd.set_defaults(handler=cmd_plugins)
+
     extract = sub.add_parser("extract", help="extract indicators from a file (or - for stdin) as JSON")
     extract.add_argument("file")
     extract.set_defaults(handler=cmd_extract)
@@ -157,6 +163,39 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(
                 f"{row['time']} {who:<32} {row['method']:<6} {row['route']} {row['status']} {row['duration_ms']}ms{extra}"
             )
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from plugins import registry
+
+    settings = Settings.from_env()
+    rows = []
+    for module in registry.PLUGINS:
+        spec = module.SPEC
+        state = registry.status(spec, settings)
+        rows.append(
+            {
+                "name": spec.name,
+                "types": ",".join(t for t in ("ip", "domain", "url", "hash", "email") if t in spec.ioc_types),
+                "category": ",".join(spec.categories),
+                "mode": spec.mode,
+                "key_variable": f"{spec.key_var} ({spec.key})" if spec.key_var else "-",
+                "url_variable": spec.url_var,
+                "url": registry.base_url(spec, settings) or "(not set)",
+                "enabled": state.enabled,
+                "status": "enabled" if state.enabled else f"disabled: {state.reason}",
+            }
+        )
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    columns = ("name", "types", "category", "mode", "key_variable", "url", "status")
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
     return 0
 
 

@@ -211,3 +211,21 @@ def test_global_ip_classification() -> None:
         "224.0.0.1",
     ):
         assert not is_global_ip(private), private
+
+
+def test_plugins_command_lists_every_plugin_with_its_state(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("VIRUSTOTAL_API_KEY", "k")
+    monkeypatch.setenv("VIRUSTOTAL_URL", "http://127.0.0.1:9/vt/")
+    monkeypatch.delenv("ABUSEIPDB_API_KEY", raising=False)
+    monkeypatch.delenv("SOCBUDDY_PLUGINS", raising=False)
+    monkeypatch.setenv("SOCBUDDY_DISABLED_PLUGINS", "joe_sandbox")
+    assert cli.main(["plugins", "--json"]) == 0
+    rows = {r["name"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert set(rows) == set(registry.BY_NAME)
+    assert rows["virustotal"]["enabled"] is True and rows["virustotal"]["url"] == "http://127.0.0.1:9/vt"
+    assert rows["virustotal"]["key_variable"] == "VIRUSTOTAL_API_KEY (required)"
+    assert rows["abuseipdb"]["status"] == "disabled: ABUSEIPDB_API_KEY is not set"
+    assert rows["joe_sandbox"]["status"] == "disabled: listed in SOCBUDDY_DISABLED_PLUGINS"
+    assert rows["joe_sandbox"]["mode"] == "slow"
+    assert cli.main(["plugins"]) == 0
+    assert "NAME" in capsys.readouterr().out
