@@ -216,7 +216,9 @@ class _Scan:
             after = space(plain, at)
             end = size if after is None else after.start()
             start = max(start, pos)
-            self.run(_token_pattern(plain[start:end]), start, end)
+            pattern = _token_pattern(plain[start:end])
+            if pattern is not None:
+                self.run(pattern, start, end)
             pos = end
 
     def run(self, pattern: re.Pattern[str], pos: int, endpos: int) -> None:
@@ -236,7 +238,9 @@ class _Scan:
                 pos = end
                 continue
             if kind == "url":
-                self.run(_token_pattern(value, with_urls=False), start + 1, match.end())
+                inner = _token_pattern(value, with_urls=False)
+                if inner is not None:
+                    self.run(inner, start + 1, match.end())
                 pos = match.end()
                 continue
             pos = start + 1
@@ -333,7 +337,7 @@ class _Scan:
         return name in self.defanged_names
 
 
-def _token_pattern(token: str, with_urls: bool = True) -> re.Pattern[str]:
+def _token_pattern(token: str, with_urls: bool = True) -> re.Pattern[str] | None:
     """Return the candidate pattern with only the alternatives that ``token`` can hold."""
     dotted = "." in token
     kinds = (
@@ -343,7 +347,7 @@ def _token_pattern(token: str, with_urls: bool = True) -> re.Pattern[str]:
         + ("ipv4", "domain") * dotted
         + ("hash",) * (len(token) >= 32)
     )
-    return _candidates(kinds)
+    return _candidates(kinds) if kinds else None
 
 
 def _defanged_names(original: str) -> frozenset[str]:

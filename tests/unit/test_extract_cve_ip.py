@@ -94,3 +94,7 @@ def test_time_is_linear_in_input_size() -> None:
     seconds(small)
     ratio = min(seconds(large) for _ in range(2)) / min(seconds(small) for _ in range(2))
     assert ratio < 8  # four times the text: about four times the time, never sixteen
+
+
+def test_token_with_a_short_hex_run_and_no_candidate() -> None:
+    assert extract("id deadbeefcafe1234567890abcdef ok") == {}
