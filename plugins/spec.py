@@ -63,6 +63,7 @@ class PluginSpec:
     key: Literal["required", "optional", "none"] = "none"
     auth: Literal["header", "query", "plugin", "none"] = "none"
     auth_name: str = ""
+    auth_prefix: str = ""  # e.g. "Bearer " for Authorization headers
     mode: Literal["fast", "slow"] = "fast"
     # For sandboxes: IOC types answered by a lookup during the call instead of a submission.
     lookup_types: frozenset[str] = frozenset()
@@ -70,6 +71,8 @@ class PluginSpec:
     # Extra variables the plugin reads through ctx.options (never from the environment itself).
     options: tuple[str, ...] = ()
     needs_url: bool = False
+    # A variable that, set to a false value (0/false/no/off), turns TLS verification off (self-hosted).
+    tls_verify_var: str | None = None
     remote: bool = True
     poll_interval_s: float = 30.0
     poll_max_interval_s: float = 300.0

@@ -133,7 +133,7 @@ class PluginRunner:
         headers = {"User-Agent": USER_AGENT}
         params: dict[str, str] = {}
         if key and spec.auth == "header":
-            headers[spec.auth_name] = key
+            headers[spec.auth_name] = spec.auth_prefix + key
         elif key and spec.auth == "query":
             params[spec.auth_name] = key
         timeout = httpx.Timeout(budget_s if budget_s != math.inf else None, connect=2.0)
@@ -143,9 +143,16 @@ class PluginRunner:
             params=params,
             timeout=timeout,
             transport=self._transport,
+            verify=self._verify_tls(spec),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
         )
+
+    def _verify_tls(self, spec: PluginSpec) -> bool:
+        if spec.tls_verify_var is None:
+            return True
+        value = (self.settings.var(spec.tls_verify_var) or "true").lower()
+        return value not in ("0", "false", "no", "off")
 
     def context(self, spec: PluginSpec, client: httpx.Client, deadline: float) -> Context:
         """Return the context handed to a plugin call."""

@@ -198,3 +198,25 @@ def test_actors_are_declared_on_the_configured_broker(service: Service) -> None:
 def test_plugin_error_rejects_unknown_codes() -> None:
     with pytest.raises(ValueError):
         PluginError("nope", "x")
+
+
+def test_runner_applies_header_prefix_and_query_auth(monkeypatch) -> None:
+    import dataclasses
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"data": {"id": "x", "attributes": {}}})
+
+    vt = registry.spec("virustotal")
+    bearer = dataclasses.replace(vt, auth_name="Authorization", auth_prefix="Bearer ")
+    runner = _runner(handler)
+    runner.client(bearer).get("/x")
+    assert seen[-1].headers["authorization"] == "Bearer k-secret"
+    query = dataclasses.replace(vt, auth="query", auth_name="key")
+    runner.client(query).get("/y", params={"a": "1"})
+    assert dict(seen[-1].url.params) == {"key": "k-secret", "a": "1"}
+    unverified = dataclasses.replace(vt, tls_verify_var="MISP_VERIFY_TLS")
+    assert runner._verify_tls(unverified) is True
+    assert _runner(handler, MISP_VERIFY_TLS="false")._verify_tls(unverified) is False
