@@ -15,7 +15,11 @@ MODULE_NAMES: tuple[str, ...] = (
     # Reputation, OSINT and lookup providers (fast)
     "virustotal",
     "abuseipdb",
+    "urlhaus",
+    "urlscan_search",
+    "crtsh",
     # Sandboxes (slow: submit, then poll)
+    "virustotal_url_scan",
     "joe_sandbox",
 )
 PLUGINS: tuple[ModuleType, ...] = tuple(importlib.import_module(f"plugins.{name}") for name in MODULE_NAMES)
