@@ -12,7 +12,7 @@ import redis
 from api.body import read_json_object, string_field
 from plugins import registry
 from plugins.spec import PluginSpec
-from shared import analyses
+from shared import analyses, cache
 from shared.errors import InvalidIocType, InvalidRequest, NoPluginsAvailable, NotFound, Unavailable
 from shared.iocs.normalize import IOC_TYPES, InvalidIoc, Ioc, make_ioc
 from shared.models import Analysis
@@ -20,6 +20,16 @@ from workers.actors import Actors
 from workers.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+
+
+def parse_max_age(body: dict[str, Any]) -> float | None:
+    """Return the optional ``max_age`` (seconds a cached answer may have; 0 forces fresh lookups)."""
+    value = body.get("max_age")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 10**9:
+        raise InvalidRequest("field 'max_age' must be a number of seconds, 0 or more")
+    return float(value)
 
 
 def parse_submission(body: dict[str, Any]) -> tuple[Ioc, list[str] | None]:
@@ -49,28 +59,43 @@ class AnalysisCollection:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         settings = self.rt.settings
-        ioc, requested = parse_submission(read_json_object(req, settings.max_body_bytes))
+        body = read_json_object(req, settings.max_body_bytes)
+        ioc, requested = parse_submission(body)
+        max_age_s = parse_max_age(body)
         req.context.audit.ioc, req.context.audit.ioc_type = ioc.value, ioc.type
         specs = registry.choose(settings, ioc, requested)
         if not specs:
             raise NoPluginsAvailable(f"no enabled plugin supports this {ioc.type} (see GET /api/v1/plugins)")
-        analysis = self.dispatch(ioc, specs, req.context.principal.account)
-        analysis_id = analysis.id
-        req.context.audit.analysis_id = str(analysis_id)
-        # Give the pooled connection back while waiting: the wait can last SOCBUDDY_FAST_TIMEOUT.
-        assert self.rt.db is not None
-        self.rt.db.close()
-        outcomes = self.rt.barrier.wait(str(analysis_id), {s.name for s in specs}, settings.fast_timeout_s)
-        self.rt.db.connect(reuse_if_open=True)
+        reused = {
+            s.name: hit for s in specs if (hit := cache.lookup(s, settings, ioc.type, ioc.value, max_age_s))
+        }
+        analysis = self.dispatch(ioc, specs, reused, req.context.principal.account)
+        req.context.audit.analysis_id = str(analysis.id)
+        sent = {s.name for s in specs} - reused.keys()
+        outcomes: dict[str, dict[str, Any]] = {}
+        if sent:
+            # Give the pooled connection back while waiting: the wait can last SOCBUDDY_FAST_TIMEOUT.
+            assert self.rt.db is not None
+            self.rt.db.close()
+            outcomes = self.rt.barrier.wait(str(analysis.id), sent, settings.fast_timeout_s)
+            self.rt.db.connect(reuse_if_open=True)
+        outcomes.update(
+            {name: {"plugin": name, "kind": "result", "result": hit} for name, hit in reused.items()}
+        )
         resp.media = self.answer(analysis, specs, outcomes)
 
-    def dispatch(self, ioc: Ioc, specs: list[PluginSpec], account: str) -> Analysis:
-        """Store the analysis with its pending rows, commit, then send one message per plugin."""
+    def dispatch(
+        self, ioc: Ioc, specs: list[PluginSpec], reused: dict[str, dict[str, Any]], account: str
+    ) -> Analysis:
+        """Store the analysis with its rows, commit, then send one message per plugin not reused."""
         analysis_id = uuid.uuid4()
         messages = []
         planned = []
         for spec in specs:
             chain = analyses.new_chain()
+            if spec.name in reused:
+                planned.append(analyses.PlannedPlugin(spec.name, spec.mode, "", chain, reused[spec.name]))
+                continue
             message = self.actors.run_plugin.message(str(analysis_id), spec.name, chain)
             messages.append(message)
             planned.append(analyses.PlannedPlugin(spec.name, spec.mode, message.message_id, chain))
@@ -103,7 +128,7 @@ class AnalysisCollection:
                 job_id = outcome["job_id"] if outcome else row.job_id if row else None
                 pending[spec.name] = {"job_id": job_id, "poll_url": analyses.poll_url(analysis.id, spec.name)}
         analyses.mark_reported_pending(analysis.id, pending)
-        return {**analyses.view(analysis, []), "results": results, "pending": pending}
+        return analyses.shape(analysis, results, pending)
 
 
 class AnalysisItem:

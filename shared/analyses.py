@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shared import verdict
 from shared.models import Analysis, PluginResult, database, utcnow
 from shared.results import iso_s
 
@@ -27,6 +28,7 @@ class PlannedPlugin:
     mode: str
     message_id: str
     chain: str
+    result: dict[str, Any] | None = None  # a reused (cached) answer: the row starts final
 
 
 def new_chain() -> str:
@@ -53,8 +55,9 @@ def create(
                 "analysis": analysis.id,
                 "plugin": p.name,
                 "mode": p.mode,
-                "status": "pending",
-                "job_id": p.message_id,
+                "status": p.result["status"] if p.result else "pending",
+                "result": p.result,
+                "job_id": None if p.result else p.message_id,
                 "chain": p.chain,
                 "started_at": now,
                 "created_at": now,
@@ -198,6 +201,11 @@ def view(analysis: Analysis, rows: list[PluginResult]) -> dict[str, Any]:
             results[row.plugin] = row.result
         else:
             pending[row.plugin] = {"job_id": row.job_id, "poll_url": poll_url(analysis.id, row.plugin)}
+    return shape(analysis, results, pending)
+
+
+def shape(analysis: Analysis, results: dict[str, Any], pending: dict[str, Any]) -> dict[str, Any]:
+    """Return an analysis in the API's shape, with its overall verdict."""
     return {
         "id": str(analysis.id),
         "ioc": analysis.ioc,
@@ -205,6 +213,7 @@ def view(analysis: Analysis, rows: list[PluginResult]) -> dict[str, Any]:
         "queried_at": iso_s(analysis.queried_at),
         "results": results,
         "pending": pending,
+        "verdict": verdict.overall(results, pending),
     }
 
 

@@ -108,4 +108,26 @@ class PluginResult(BaseModel):
         return str(self.__data__["analysis"])
 
 
-MODELS: tuple[type[BaseModel], ...] = (ServiceAccount, ApiKey, AuditEvent, Analysis, PluginResult)
+class ResultCache(BaseModel):
+    """The newest successful answer of a plugin for a normalised IOC, reused within its TTL."""
+
+    id = AutoField()
+    plugin = CharField(max_length=64)
+    ioc_type = CharField(max_length=16)
+    ioc_hash = CharField(max_length=64)  # SHA-256 of the IOC: URLs can outgrow an index entry
+    ioc = TextField()
+    result = JSONField()
+    stored_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("plugin", "ioc_type", "ioc_hash"), True),)
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    ServiceAccount,
+    ApiKey,
+    AuditEvent,
+    Analysis,
+    PluginResult,
+    ResultCache,
+)

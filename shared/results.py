@@ -35,6 +35,7 @@ def ok_result(plugin: str, finding: Finding, duration_ms: int) -> dict[str, Any]
         "error": None,
         "duration_ms": int(duration_ms),
         "fetched_at": iso_ms(),
+        "cached": False,
     }
 
 
@@ -50,4 +51,5 @@ def error_result(plugin: str, code: str, message: str, duration_ms: int, raw: An
         "error": {"code": code, "message": message},
         "duration_ms": int(duration_ms),
         "fetched_at": iso_ms(),
+        "cached": False,
     }

@@ -19,7 +19,7 @@ from playhouse.pool import MaxConnectionsExceeded
 
 from plugins import registry
 from plugins.spec import PluginError, PluginSpec, Submitted
-from shared import analyses
+from shared import analyses, cache
 from shared.iocs.normalize import Ioc
 from shared.models import PluginResult, utcnow
 from shared.results import error_result, ok_result
@@ -137,7 +137,7 @@ class _Work:
             result = outcome
         else:
             result = self.rt.runner.lookup(spec, ioc)
-        self.finish(analysis_id, plugin, chain, result)
+        self.finish(analysis_id, plugin, chain, result, ioc)
 
     def poll_sandbox(self, analysis_id: str, plugin: str, chain: str) -> None:
         """Poll a sandbox job once; finish the row or schedule the next poll with backoff."""
@@ -170,7 +170,7 @@ class _Work:
         if finding is None:
             self._schedule(analysis_id, row, schedule, None)
             return
-        self.finish(analysis_id, plugin, chain, ok_result(plugin, finding, int(elapsed_s * 1000)))
+        self.finish(analysis_id, plugin, chain, ok_result(plugin, finding, int(elapsed_s * 1000)), ioc)
 
     def _spec(self, plugin: str) -> PluginSpec | None:
         module = registry.BY_NAME.get(plugin)
@@ -199,13 +199,17 @@ class _Work:
             args = (analysis_id, row.plugin, row.chain)
             self.poll_actor.send_with_options(args=args, delay=int(delay_s * 1000))
 
-    def finish(self, analysis_id: str, plugin: str, chain: str | None, result: dict[str, Any]) -> None:
-        """Store a final result (first answer wins) and tell a waiting API call."""
+    def finish(
+        self, analysis_id: str, plugin: str, chain: str | None, result: dict[str, Any], ioc: Ioc | None = None
+    ) -> None:
+        """Store a final result (first answer wins), remember it for reuse, and tell a waiting API call."""
         assert self.rt.db is not None
         with self.rt.db.connection_context():
             if not analyses.finish(analysis_id, plugin, result, chain):
                 stored = analyses.get_row(analysis_id, plugin)
                 result = stored.result if stored is not None and stored.result else result
+            elif ioc is not None:
+                cache.store(plugin, ioc.type, ioc.value, result)
         self._push(analysis_id, {"plugin": plugin, "kind": "result", "result": result})
 
     def _push(self, analysis_id: str, outcome: dict[str, Any]) -> None:

@@ -50,6 +50,7 @@ def test_post_ip_returns_every_fast_result(service: Service) -> None:
         "error",
         "duration_ms",
         "fetched_at",
+        "cached",
     }
     assert body["results"]["abuseipdb"]["summary"]["abuse_confidence_score"] == 87
 

@@ -1,0 +1,84 @@
+"""Reuse a provider's recent answer for the same normalised IOC instead of asking again.
+
+Only successful answers are cached (never errors). Each plugin has a time-to-live: 24 hours for
+whois-like and sandbox plugins, 1 hour for everything else, ``<NAME>_CACHE_TTL`` (seconds) to
+override, 0 to disable. A request may lower it with ``max_age`` (0 forces fresh lookups).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from plugins.spec import PluginSpec
+from shared.config import Settings
+from shared.models import ResultCache, database, utcnow
+
+DEFAULT_TTL_S = 3600.0
+LONG_TTL_S = 86400.0
+_LONG_CATEGORIES = {"whois", "sandbox"}
+
+
+def ttl_s(spec: PluginSpec, settings: Settings) -> float:
+    """Return how long the plugin's answers may be reused (0: never)."""
+    if not spec.remote:
+        return 0.0
+    default = LONG_TTL_S if _LONG_CATEGORIES & set(spec.categories) else DEFAULT_TTL_S
+    override = settings.var(f"{spec.name.upper()}_CACHE_TTL")
+    if override is None:
+        return default
+    try:
+        return max(0.0, float(override))
+    except ValueError:
+        return default
+
+
+def lookup(
+    spec: PluginSpec, settings: Settings, ioc_type: str, ioc: str, max_age_s: float | None
+) -> dict | None:
+    """Return a cached ToolResult (marked ``cached``) younger than the TTL and ``max_age_s``, or None."""
+    limit = ttl_s(spec, settings)
+    if max_age_s is not None:
+        limit = min(limit, max_age_s)
+    if limit <= 0:
+        return None
+    entry = ResultCache.get_or_none(
+        (ResultCache.plugin == spec.name)
+        & (ResultCache.ioc_type == ioc_type)
+        & (ResultCache.ioc_hash == _digest(ioc))
+    )
+    if entry is None or utcnow() - entry.stored_at > dt.timedelta(seconds=limit):
+        return None
+    return {**entry.result, "cached": True}
+
+
+def store(plugin: str, ioc_type: str, ioc: str, result: dict[str, Any]) -> None:
+    """Remember a successful answer (an upsert: the newest answer wins)."""
+    if (
+        result.get("status") != "ok"
+        or result.get("cached")
+        or result.get("summary", {}).get("queried") is False
+    ):
+        return
+    fresh = {k: v for k, v in result.items() if k != "cached"}
+    with database.atomic():
+        (
+            ResultCache.insert(
+                plugin=plugin,
+                ioc_type=ioc_type,
+                ioc_hash=_digest(ioc),
+                ioc=ioc,
+                result=fresh,
+                stored_at=utcnow(),
+            )
+            .on_conflict(
+                conflict_target=[ResultCache.plugin, ResultCache.ioc_type, ResultCache.ioc_hash],
+                update={ResultCache.result: fresh, ResultCache.stored_at: utcnow()},
+            )
+            .execute()
+        )
+
+
+def _digest(ioc: str) -> str:
+    return hashlib.sha256(ioc.encode()).hexdigest()
