@@ -16,6 +16,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "virustotal",
     "abuseipdb",
     "urlhaus",
+    "threatfox",
     "urlscan_search",
     "crtsh",
     # Sandboxes (slow: submit, then poll)
