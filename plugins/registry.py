@@ -18,6 +18,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "urlhaus",
     "threatfox",
     "urlscan_search",
+    "google_safe_browsing",
     "crtsh",
     # Sandboxes (slow: submit, then poll)
     "virustotal_url_scan",
