@@ -15,6 +15,9 @@ MODULE_NAMES: tuple[str, ...] = (
     # Reputation, OSINT and lookup providers (fast)
     "virustotal",
     "abuseipdb",
+    "shodan",
+    "shodan_internetdb",
+    "greynoise",
     "urlhaus",
     "threatfox",
     "urlscan_search",
@@ -22,7 +25,9 @@ MODULE_NAMES: tuple[str, ...] = (
     "crtsh",
     # Sandboxes (slow: submit, then poll)
     "virustotal_url_scan",
+    "urlscan_scan",
     "joe_sandbox",
+    "anyrun",
 )
 PLUGINS: tuple[ModuleType, ...] = tuple(importlib.import_module(f"plugins.{name}") for name in MODULE_NAMES)
 BY_NAME: dict[str, ModuleType] = {module.SPEC.name: module for module in PLUGINS}
