@@ -23,6 +23,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "urlscan_search",
     "google_safe_browsing",
     "crtsh",
+    "emailrep",
     "doh_resolve",
     # Sandboxes (slow: submit, then poll)
     "virustotal_url_scan",
