@@ -20,11 +20,13 @@ MODULE_NAMES: tuple[str, ...] = (
     "greynoise",
     "urlhaus",
     "threatfox",
+    "malwarebazaar",
     "urlscan_search",
     "google_safe_browsing",
     "crtsh",
     "emailrep",
     "doh_resolve",
+    "cloudflare_security_dns",
     # Sandboxes (slow: submit, then poll)
     "virustotal_url_scan",
     "urlscan_scan",
