@@ -23,6 +23,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "malwarebazaar",
     "urlscan_search",
     "google_safe_browsing",
+    "circl_hashlookup",
     "crtsh",
     "emailrep",
     "doh_resolve",
