@@ -26,6 +26,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "circl_hashlookup",
     "crtsh",
     "emailrep",
+    "hibp",
     "doh_resolve",
     "cloudflare_security_dns",
     # Sandboxes (slow: submit, then poll)
