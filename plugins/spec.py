@@ -12,7 +12,7 @@ import email.utils
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -138,6 +138,8 @@ class Context:
     options: Mapping[str, str] = field(default_factory=dict)
     deadline: float = math.inf  # time.monotonic() value
     connect_timeout_s: float = 2.0
+    # Called before every request with the deadline: waits for a quota slot or raises rate_limited.
+    throttle: Callable[[float], None] | None = None
 
     def remaining_s(self) -> float:
         """Return the seconds left in the plugin's budget; raise PluginError(timeout) when none."""
@@ -152,6 +154,8 @@ class Context:
         2xx answers and the statuses in ``accept`` (such as a provider's 404 for "not found") are
         returned; every other status raises. The body is read in chunks against the deadline.
         """
+        if self.throttle is not None:
+            self.throttle(self.deadline)
         remaining = self.remaining_s()
         timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout_s, remaining))
         try:

@@ -10,7 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workers.quota import Rate, RedisLimiter
 
 from shared import accounts, audit
 from shared import db as dbmod
@@ -168,12 +171,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     from plugins import registry
+    from workers import quota
 
     settings = Settings.from_env()
+    limiter = _shared_limiter(settings)
     rows = []
     for module in registry.PLUGINS:
         spec = module.SPEC
         state = registry.status(spec, settings)
+        rates = quota.rates_for(spec, settings)
         rows.append(
             {
                 "name": spec.name,
@@ -183,6 +189,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 "key_variable": f"{spec.key_var} ({spec.key})" if spec.key_var else "-",
                 "url_variable": spec.url_var,
                 "url": registry.base_url(spec, settings) or "(not set)",
+                "quota": ", ".join(map(str, rates)) or "none",
+                "left": _left(limiter, quota.bucket_of(spec), rates),
                 "enabled": state.enabled,
                 "status": "enabled" if state.enabled else f"disabled: {state.reason}",
             }
@@ -191,12 +199,34 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for row in rows:
             print(json.dumps(row))
         return 0
-    columns = ("name", "types", "category", "mode", "key_variable", "url", "status")
+    columns = ("name", "types", "category", "mode", "key_variable", "url", "quota", "left", "status")
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
     print("  ".join(c.upper().ljust(widths[c]) for c in columns))
     for row in rows:
         print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
     return 0
+
+
+def _shared_limiter(settings: Settings) -> RedisLimiter | None:
+    from workers import quota
+
+    if not settings.redis_url:
+        return None
+    import redis
+
+    return quota.RedisLimiter(redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3))
+
+
+def _left(limiter: RedisLimiter | None, bucket: str, rates: tuple[Rate, ...]) -> str:
+    """Return what is left of each window of a quota (known only with a shared Redis)."""
+    if not rates:
+        return "-"
+    if limiter is None:
+        return "? (no REDIS_URL)"
+    try:
+        return ", ".join(f"{max(0, r.count - limiter.used(bucket, r))}/{r.count}" for r in rates)
+    except Exception:  # noqa: BLE001 - a listing must not fail because Redis is down
+        return "? (Redis unreachable)"
 
 
 def cmd_extract(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ from plugins.spec import Finding, PluginError, Submitted
 from shared import accounts
 from shared.config import Settings
 from shared.iocs.normalize import make_ioc
+from workers import quota
 from workers.embedded import EmbeddedWorkers
 from workers.runner import PluginRunner
 
@@ -36,7 +37,7 @@ BASE = "http://provider.test"
 def settings_for(plugin: str, env: Mapping[str, str] | None = None) -> Settings:
     """Settings enabling ``plugin`` with its URL variable pointed at the fake base URL."""
     spec = registry.spec(plugin)
-    values = {spec.url_var: BASE, "SOCBUDDY_PLUGINS": plugin, **(env or {})}
+    values = {spec.url_var: BASE, "SOCBUDDY_PLUGINS": plugin, quota.override_var(spec): "none", **(env or {})}
     if spec.key_var and spec.key_var not in values:
         values[spec.key_var] = "test-key-0123456789"
     return Settings.from_env(values)

@@ -18,6 +18,7 @@ from plugins.spec import USER_AGENT, Context, Finding, PluginError, PluginSpec, 
 from shared.config import Settings
 from shared.iocs.normalize import Ioc, is_global_ip, is_ip
 from shared.results import error_result, ok_result
+from workers import quota
 
 logger = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs full URLs, and some hold keys
@@ -36,9 +37,11 @@ class PluginRunner:
         *,
         transport: httpx.BaseTransport | None = None,
         max_threads: int = 64,
+        limiter: quota.Limiter | None = None,
     ) -> None:
         self.settings = settings
         self._transport = transport
+        self.limiter: quota.Limiter = limiter or quota.LocalLimiter()
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix="plugin"
         )
@@ -104,7 +107,12 @@ class PluginRunner:
             return future.result(timeout=budget_s + _GRACE_S)
         except concurrent.futures.TimeoutError:
             raise PluginError("timeout", f"no answer within the plugin's {budget_s:g} s budget") from None
-        except PluginError:
+        except quota.QuotaExhausted:
+            raise
+        except PluginError as ex:
+            if ex.code == "rate_limited":
+                # The provider said 429 (or its quota answer): every worker holds off, not just this one.
+                self.limiter.block(quota.bucket_of(spec), ex.retry_after_s or quota.DEFAULT_BLOCK_S)
             raise
         except Exception as ex:
             logger.exception("plugin %s failed with %s", spec.name, type(ex).__name__)
@@ -164,6 +172,7 @@ class PluginRunner:
             key=key,
             options=options,
             deadline=deadline,
+            throttle=quota.throttle_for(self.limiter, spec, self.settings) if spec.remote else None,
         )
 
 

@@ -13,6 +13,7 @@ from shared import db as dbmod
 from shared.barrier import Barrier, LocalBarrier, RedisBarrier
 from shared.config import Settings
 from workers import broker as brokermod
+from workers import quota
 from workers.runner import PluginRunner
 
 # Redis sockets must outlive the longest BLPOP (the fast timeout) by a margin.
@@ -60,7 +61,12 @@ def build(
         settings=settings,
         broker=the_broker,
         barrier=barrier,
-        runner=PluginRunner(settings, transport=transport, max_threads=max(64, threads * 2)),
+        runner=PluginRunner(
+            settings,
+            transport=transport,
+            max_threads=max(64, threads * 2),
+            limiter=quota.RedisLimiter(client) if client is not None else quota.LocalLimiter(),
+        ),
         db=database,
         redis=client,
     )

@@ -208,6 +208,7 @@ class Request:
     query: dict[str, str]
     form: dict[str, str]
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 @dataclass
@@ -249,7 +250,9 @@ class FakeProviders:
         provider, _, rest = path.lstrip("/").partition("/")
         self.peer_ports[provider] = peer_port
         with self._lock:
-            self.requests.append(Request(provider, method, "/" + rest, query, form, headers))
+            self.requests.append(
+                Request(provider, method, "/" + rest, query, form, headers, time.monotonic())
+            )
         if provider in self.arrived:
             self.arrived[provider].set()
         if provider in self.gates:
@@ -398,4 +401,7 @@ def provider_env(base_url: str) -> dict[str, str]:
         "JOE_SANDBOX_URL": f"{base_url}/joe/api",
         "JOE_SANDBOX_ACCEPT_TAC": "1",
         "SOCBUDDY_PLUGINS": "virustotal,abuseipdb,joe_sandbox",
+        # Quotas have tests of their own; elsewhere the fakes take any number of requests.
+        "VIRUSTOTAL_RATE_LIMIT": "none",
+        "ABUSEIPDB_RATE_LIMIT": "none",
     }

@@ -219,6 +219,8 @@ def test_plugins_command_lists_every_plugin_with_its_state(monkeypatch, capsys) 
     monkeypatch.delenv("ABUSEIPDB_API_KEY", raising=False)
     monkeypatch.delenv("SOCBUDDY_PLUGINS", raising=False)
     monkeypatch.setenv("SOCBUDDY_DISABLED_PLUGINS", "joe_sandbox")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("VIRUSTOTAL_RATE_LIMIT", raising=False)
     assert cli.main(["plugins", "--json"]) == 0
     rows = {r["name"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert set(rows) == set(registry.BY_NAME)
@@ -227,5 +229,6 @@ def test_plugins_command_lists_every_plugin_with_its_state(monkeypatch, capsys) 
     assert rows["abuseipdb"]["status"] == "disabled: ABUSEIPDB_API_KEY is not set"
     assert rows["joe_sandbox"]["status"] == "disabled: listed in SOCBUDDY_DISABLED_PLUGINS"
     assert rows["joe_sandbox"]["mode"] == "slow"
+    assert rows["virustotal"]["quota"] == "4/minute, 500/day" and rows["virustotal"]["left"] == "? (no REDIS_URL)"
     assert cli.main(["plugins"]) == 0
     assert "NAME" in capsys.readouterr().out

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 
 from plugins import registry
+from workers import quota
 
 
 def modules() -> list[types.ModuleType]:
@@ -61,8 +62,9 @@ def environment(base_url: str, fakes: list[types.ModuleType]) -> dict[str, str]:
     env: dict[str, str] = {"SOCBUDDY_PLUGINS": ",".join(f.PLUGIN for f in fakes)}
     for fake in fakes:
         env.update(fake.ENV)
-        url_var = registry.spec(fake.PLUGIN).url_var
-        env[url_var] = base_url + url_prefix(url_var)
+        spec = registry.spec(fake.PLUGIN)
+        env[spec.url_var] = base_url + url_prefix(spec.url_var)
+        env[quota.override_var(spec)] = "none"  # quotas have tests of their own
     return env
 
 
