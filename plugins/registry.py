@@ -25,14 +25,17 @@ MODULE_NAMES: tuple[str, ...] = (
     "google_safe_browsing",
     "circl_hashlookup",
     "crtsh",
+    "rdap",
     "emailrep",
     "hibp",
+    "misp",
     "doh_resolve",
     "cloudflare_security_dns",
     # Sandboxes (slow: submit, then poll)
     "virustotal_url_scan",
     "urlscan_scan",
     "joe_sandbox",
+    "hybrid_analysis",
     "anyrun",
 )
 PLUGINS: tuple[ModuleType, ...] = tuple(importlib.import_module(f"plugins.{name}") for name in MODULE_NAMES)
