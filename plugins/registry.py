@@ -18,6 +18,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "shodan",
     "shodan_internetdb",
     "greynoise",
+    "otx",
     "urlhaus",
     "threatfox",
     "malwarebazaar",
