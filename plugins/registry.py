@@ -22,6 +22,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "urlhaus",
     "threatfox",
     "malwarebazaar",
+    "ipinfo",
     "urlscan_search",
     "google_safe_browsing",
     "circl_hashlookup",
