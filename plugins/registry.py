@@ -25,6 +25,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "ipinfo",
     "urlscan_search",
     "google_safe_browsing",
+    "pulsedive",
     "circl_hashlookup",
     "crtsh",
     "rdap",
