@@ -40,6 +40,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "joe_sandbox",
     "hybrid_analysis",
     "anyrun",
+    "triage",
 )
 PLUGINS: tuple[ModuleType, ...] = tuple(importlib.import_module(f"plugins.{name}") for name in MODULE_NAMES)
 BY_NAME: dict[str, ModuleType] = {module.SPEC.name: module for module in PLUGINS}
@@ -66,7 +67,7 @@ def status(plugin: PluginSpec, settings: Settings) -> Status:
         return Status(False, "listed in SOCBUDDY_DISABLED_PLUGINS")
     if plugin.key_var and plugin.key != "none" and not settings.var(plugin.key_var):
         return Status(False, f"{plugin.key_var} is not set")
-    if (plugin.needs_url or not plugin.default_url) and not settings.var(plugin.url_var):
+    if plugin.remote and (plugin.needs_url or not plugin.default_url) and not settings.var(plugin.url_var):
         return Status(False, f"{plugin.url_var} is not set")
     return Status(True, "enabled")
 
