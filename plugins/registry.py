@@ -32,6 +32,7 @@ MODULE_NAMES: tuple[str, ...] = (
     "emailrep",
     "hibp",
     "misp",
+    "ipqualityscore",
     "doh_resolve",
     "cloudflare_security_dns",
     # Sandboxes (slow: submit, then poll)
