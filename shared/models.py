@@ -123,6 +123,33 @@ class ResultCache(BaseModel):
         indexes = ((("plugin", "ioc_type", "ioc_hash"), True),)
 
 
+class WatchList(BaseModel):
+    """An organisation's own indicator list, with the verdict a hit on it means."""
+
+    id = AutoField()
+    name = CharField(max_length=128, unique=True)
+    verdict = CharField(max_length=16, default="malicious")
+    created_at = DateTimeField(default=utcnow)
+
+
+class WatchEntry(BaseModel):
+    """One normalised indicator on a watch list."""
+
+    id = AutoField()
+    watch_list = ForeignKeyField(WatchList, backref="entries", on_delete="CASCADE")
+    ioc_type = CharField(max_length=16)
+    ioc_hash = CharField(max_length=64)  # SHA-256 of the normalised value (URLs outgrow index entries)
+    ioc = TextField()
+    note = TextField(null=True)
+    added_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("watch_list", "ioc_type", "ioc_hash"), True),
+            (("ioc_type", "ioc_hash"), False),
+        )
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     ServiceAccount,
     ApiKey,
@@ -130,4 +157,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     Analysis,
     PluginResult,
     ResultCache,
+    WatchList,
+    WatchEntry,
 )
