@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import httpx
+
 from plugins.spec import Context, Finding, PluginError, PluginSpec, Reply, Verdict
 from shared.iocs.normalize import Ioc
 
@@ -101,7 +103,12 @@ def not_found(names: list[str], link: str | None, raw: Any) -> Finding:
 
 def query(ctx: Context, url: str) -> Reply:
     """GET one RDAP object (404 is an answer), following the registry's redirects."""
-    return ctx.fetch_json("GET", url, accept=(404,), headers={"Accept": RDAP_ACCEPT}, follow_redirects=True)
+    try:
+        return ctx.fetch_json(
+            "GET", url, accept=(404,), headers={"Accept": RDAP_ACCEPT}, follow_redirects=True
+        )
+    except httpx.TooManyRedirects:
+        raise PluginError("provider_error", "the RDAP servers redirected the query in a loop") from None
 
 
 def _object(reply: Reply) -> dict[str, Any]:

@@ -365,3 +365,11 @@ def test_transport_failure_at_the_registry() -> None:
         return bootstrap_only(request)
 
     assert h.lookup("rdap", handler, "domain", "evil.example")["error"]["code"] == "unavailable"
+
+
+def test_server_error_redirect_loop_is_provider_error() -> None:
+    loop = httpx.Response(302, headers={"Location": REGISTRY + "domain/evil.example"})
+    result = h.lookup(
+        "rdap", provider([], {REGISTRY + "domain/evil.example": loop}), "domain", "evil.example"
+    )
+    assert result["error"]["code"] == "provider_error" and "loop" in result["error"]["message"]
