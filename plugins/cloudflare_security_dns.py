@@ -22,6 +22,10 @@ SPEC = PluginSpec(
 )
 
 BLOCKED_ADDRESS = "0.0.0.0"  # the sinkhole answer for a blocked name
+# Extended DNS Errors (RFC 8914) meaning "blocked by policy": Blocked, Censored, Filtered. The section
+# documents only the 0.0.0.0 answer; a resolver that instead answers NXDOMAIN with one of these (in the
+# JSON "Comment" list) is read as blocked too.
+BLOCKING_EDE_CODES = (15, 16, 17)
 TYPE_A = 1
 NXDOMAIN = 3
 MAX_LIST = 10
@@ -57,12 +61,18 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
     """Return whether the name is blocked, the A answers and the RCODE."""
     records = [r for r in data.get("Answer") or [] if isinstance(r, dict)]
     addresses = [str(r.get("data")) for r in records if r.get("type") == TYPE_A]
-    return {
+    comments = data.get("Comment")
+    comments = [str(c) for c in comments] if isinstance(comments, list) else [str(comments or "")]
+    filtered = any(f"EDE({code})" in c for code in BLOCKING_EDE_CODES for c in comments)
+    summary: dict[str, Any] = {
         "found": data["Status"] != NXDOMAIN,
-        "blocked": bool(addresses) and addresses[0] == BLOCKED_ADDRESS,
+        "blocked": (bool(addresses) and addresses[0] == BLOCKED_ADDRESS) or filtered,
         "status": data["Status"],
         "data": [str(r.get("data")) for r in records][:MAX_LIST],
     }
+    if any(comments):
+        summary["comment"] = [c for c in comments if c][:MAX_LIST]
+    return summary
 
 
 def verdict(summary: dict[str, Any]) -> Verdict:

@@ -106,3 +106,18 @@ def test_server_error() -> None:
 def test_transport_failure() -> None:
     result = h.lookup("cloudflare_security_dns", h.refuse, "domain", "evil.example")
     assert result["error"]["code"] == "unavailable"
+
+
+@pytest.mark.parametrize(
+    ("comment", "verdict"),
+    [
+        (["EDE(17): Filtered"], "malicious"),
+        ("EDE(16): Censored", "malicious"),
+        (["EDE(22): No Reachable Authority"], "unknown"),
+    ],
+)
+def test_ok_blocking_extended_dns_error_with_nxdomain(comment: object, verdict: str) -> None:
+    body = {**NXDOMAIN, "Comment": comment}
+    result = h.lookup("cloudflare_security_dns", h.answer(200, body), "domain", "malicious.example")
+    assert result["verdict"] == verdict and result["summary"]["blocked"] is (verdict == "malicious")
+    assert result["summary"]["comment"] == (comment if isinstance(comment, list) else [comment])
