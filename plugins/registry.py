@@ -42,6 +42,8 @@ MODULE_NAMES: tuple[str, ...] = (
     "hybrid_analysis",
     "anyrun",
     "triage",
+    # Local analysers (no network, no key)
+    "watchlist",
 )
 PLUGINS: tuple[ModuleType, ...] = tuple(importlib.import_module(f"plugins.{name}") for name in MODULE_NAMES)
 BY_NAME: dict[str, ModuleType] = {module.SPEC.name: module for module in PLUGINS}

@@ -140,6 +140,8 @@ class Context:
     connect_timeout_s: float = 2.0
     # Called before every request with the deadline: waits for a quota slot or raises rate_limited.
     throttle: Callable[[float], None] | None = None
+    # Local services a local analyser may call (e.g. "watchlist"), wired by the worker, not imported.
+    services: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
     def remaining_s(self) -> float:
         """Return the seconds left in the plugin's budget; raise PluginError(timeout) when none."""

@@ -100,6 +100,26 @@ def build_parser() -> argparse.ArgumentParser:
     plugins_cmd.add_argument("--json", action="store_true", help="one JSON object per line")
     plugins_cmd.set_defaults(handler=cmd_plugins)
 
+    watch = sub.add_parser("watchlist", help="the organisation's own indicator lists")
+    watch_sub = watch.add_subparsers(dest="watch_command", required=True)
+    load = watch_sub.add_parser(
+        "import", help="import a file: plain text, abuse.ch CSV, MISP JSON or STIX 2.1"
+    )
+    load.add_argument("file")
+    load.add_argument("--name", required=True, help="the list to add to (created if needed)")
+    load.add_argument(
+        "--verdict", default="malicious", choices=("malicious", "suspicious", "harmless", "unknown")
+    )
+    load.add_argument("--format", default="auto", choices=("auto", "text", "csv", "misp", "stix"))
+    load.add_argument("--replace", action="store_true", help="replace the list's entries instead of adding")
+    load.set_defaults(handler=cmd_watchlist_import)
+    watch_sub.add_parser("list", help="every list, its verdict and size").set_defaults(
+        handler=cmd_watchlist_list
+    )
+    drop = watch_sub.add_parser("remove", help="delete a list and its entries")
+    drop.add_argument("name")
+    drop.set_defaults(handler=cmd_watchlist_remove)
+
     extract = sub.add_parser("extract", help="extract indicators from a file (or - for stdin) as JSON")
     extract.add_argument("file")
     extract.set_defaults(handler=cmd_extract)
@@ -166,6 +186,47 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(
                 f"{row['time']} {who:<32} {row['method']:<6} {row['route']} {row['status']} {row['duration_ms']}ms{extra}"
             )
+    return 0
+
+
+def cmd_watchlist_import(args: argparse.Namespace) -> int:
+    from shared import watchlist
+
+    _database(Settings.from_env())
+    if not Path(args.file).is_file():
+        raise CliError(f"no such file: {args.file}")
+    with dbmod.database_obj().connection_context():
+        report = watchlist.import_file(args.file, args.name, args.verdict, args.format, args.replace)
+    print(
+        f"{args.name}: read {report.read}, added {report.added}, already listed {report.already_listed}, "
+        f"rejected {len(report.rejected)}"
+    )
+    for reason in report.rejected[:20]:
+        print(f"  rejected {reason}")
+    if len(report.rejected) > 20:
+        print(f"  ... and {len(report.rejected) - 20} more")
+    return 0
+
+
+def cmd_watchlist_list(args: argparse.Namespace) -> int:
+    from shared import watchlist
+
+    _database(Settings.from_env())
+    with dbmod.database_obj().connection_context():
+        rows = watchlist.lists()
+    print(f"{'NAME':<32} {'VERDICT':<11} {'ENTRIES':>8}  CREATED")
+    for row in rows:
+        print(f"{row['name']:<32} {row['verdict']:<11} {row['entries']:>8}  {_short(row['created_at'])}")
+    return 0
+
+
+def cmd_watchlist_remove(args: argparse.Namespace) -> int:
+    from shared import watchlist
+
+    _database(Settings.from_env())
+    with dbmod.database_obj().connection_context():
+        count = watchlist.remove(args.name)
+    print(f"removed {args.name!r} and its {count} entries")
     return 0
 
 

@@ -63,8 +63,7 @@ def detect_format(text: str, filename: str = "") -> str:
     header = next((line for line in text.splitlines() if line.strip()), "")
     if (
         filename.lower().endswith(".csv")
-        or (header.startswith("#")
-        and "," in text[:4096])
+        or (header.startswith("#") and "," in text[:4096])
         or header.count(",") >= 2
     ):
         return "csv"
@@ -123,7 +122,8 @@ _CSV_NOTES = ("threat", "malware_printable", "signature", "malware", "threat_typ
 def _read_csv(text: str) -> Iterator[Item | str]:
     lines = text.splitlines()
     header_at, header = _csv_header(lines)
-    rows = csv.reader(line for line in lines[header_at + 1 :] if line.strip() and not line.startswith("#"))
+    body = (line for line in lines[header_at + 1 :] if line.strip() and not line.startswith("#"))
+    rows = csv.reader(body, skipinitialspace=True)
     for row in rows:
         record = {name: value.strip() for name, value in zip(header, row, strict=False)}
         yield from _csv_items(record, header)
@@ -142,7 +142,7 @@ def _csv_header(lines: list[str]) -> tuple[int, list[str]]:
 
 
 def _columns(line: str) -> list[str]:
-    return [c.strip().strip('"').lower() for c in next(csv.reader([line]))]
+    return [c.strip().strip('"').lower() for c in next(csv.reader([line], skipinitialspace=True))]
 
 
 def _csv_items(record: dict[str, str], header: list[str]) -> Iterator[Item | str]:
@@ -179,6 +179,7 @@ def _typed(value: str, ioc_type: str | None, note: str | None, added_at: dt.date
 _MISP_TYPES = {
     "ip-src": "ip",
     "ip-dst": "ip",
+    "ip": "ip",  # the second half of domain|ip
     "domain": "domain",
     "hostname": "domain",
     "url": "url",
@@ -350,7 +351,12 @@ def _insert(watch_list: WatchList, items: list[Item]) -> int:
 def lists() -> list[dict[str, Any]]:
     """Return every list with its verdict and size."""
     return [
-        {"name": w.name, "verdict": w.verdict, "entries": w.entries.count(), "created_at": w.created_at}
+        {
+            "name": w.name,
+            "verdict": w.verdict,
+            "entries": WatchEntry.select().where(WatchEntry.watch_list == w).count(),
+            "created_at": w.created_at,
+        }
         for w in WatchList.select().order_by(WatchList.name)
     ]
 

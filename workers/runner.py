@@ -7,7 +7,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -38,10 +38,12 @@ class PluginRunner:
         transport: httpx.BaseTransport | None = None,
         max_threads: int = 64,
         limiter: quota.Limiter | None = None,
+        services: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
         self.settings = settings
         self._transport = transport
         self.limiter: quota.Limiter = limiter or quota.LocalLimiter()
+        self.services = dict(services or {})
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix="plugin"
         )
@@ -173,6 +175,7 @@ class PluginRunner:
             options=options,
             deadline=deadline,
             throttle=quota.throttle_for(self.limiter, spec, self.settings) if spec.remote else None,
+            services=self.services,
         )
 
 

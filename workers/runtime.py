@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
 import httpx
@@ -10,6 +12,7 @@ import peewee
 import redis
 
 from shared import db as dbmod
+from shared import watchlist
 from shared.barrier import Barrier, LocalBarrier, RedisBarrier
 from shared.config import Settings
 from workers import broker as brokermod
@@ -30,6 +33,18 @@ class Runtime:
     runner: PluginRunner
     db: peewee.Database | None
     redis: redis.Redis | None
+
+
+def local_services(database: peewee.Database | None) -> dict[str, Callable[..., Any]]:
+    """Return the services local analysers call: database-backed lookups, each in its own connection."""
+    if database is None:
+        return {}
+
+    def match_watchlists(ioc_type: str, value: str) -> list[dict[str, Any]]:
+        with database.connection_context():
+            return watchlist.match(ioc_type, value)
+
+    return {"watchlist": match_watchlists}
 
 
 def build(
@@ -66,6 +81,7 @@ def build(
             transport=transport,
             max_threads=max(64, threads * 2),
             limiter=quota.RedisLimiter(client) if client is not None else quota.LocalLimiter(),
+            services=local_services(database),
         ),
         db=database,
         redis=client,
