@@ -142,7 +142,9 @@ def test_enablement_rules() -> None:
 
 
 def test_hash_kind_decides_the_plugin_choice() -> None:
-    settings = Settings.from_env({"VIRUSTOTAL_API_KEY": "k", "JOE_SANDBOX_API_KEY": "k"})
+    settings = Settings.from_env(
+        {"VIRUSTOTAL_API_KEY": "k", "JOE_SANDBOX_API_KEY": "k", "SOCBUDDY_PLUGINS": "virustotal,joe_sandbox"}
+    )
     assert [p.name for p in registry.choose(settings, make_ioc("a" * 40, "hash"), None)] == [
         "virustotal",
         "joe_sandbox",
