@@ -9,7 +9,7 @@ from api.actions import Defang, Extract, Refang
 from api.analysis import AnalysisCollection, AnalysisItem, PendingItem
 from api.auth import AuthAuditMiddleware
 from api.health import Healthz, Readyz
-from api.plugins import PluginList
+from api.plugins import PluginHealth, PluginList
 from shared import db as dbmod
 from workers import broker as brokermod
 from workers.actors import Actors
@@ -34,6 +34,7 @@ def create_app(runtime: Runtime, actors: Actors) -> falcon.App:
         ("/healthz", Healthz()),
         ("/readyz", Readyz({"database": database_ready, "broker": broker_ready})),
         ("/api/v1/plugins", PluginList(settings)),
+        ("/api/v1/plugins/health", PluginHealth(settings, runtime.runner)),
         ("/api/v1/analysis", AnalysisCollection(runtime, actors)),
         ("/api/v1/analysis/{id}", AnalysisItem()),
         ("/api/v1/analysis/{id}/pending/{plugin}", PendingItem()),

@@ -9,6 +9,8 @@ import falcon
 from plugins import registry
 from plugins.spec import PluginSpec
 from shared.config import Settings
+from workers import health
+from workers.runner import PluginRunner
 
 _TYPE_ORDER = ("ip", "domain", "url", "hash", "email")
 
@@ -31,3 +33,15 @@ class PluginList:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = [describe(spec) for spec in registry.enabled(self.settings)]
+
+
+class PluginHealth:
+    """GET /api/v1/plugins/health: probe every enabled provider now (what ``socbuddy plugins --check`` does)."""
+
+    def __init__(self, settings: Settings, runner: PluginRunner) -> None:
+        self.settings = settings
+        self.runner = runner
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        rows = health.check_all(self.runner, registry.enabled(self.settings))
+        resp.media = {"healthy": all(r["healthy"] for r in rows), "plugins": rows}

@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         "plugins", help="every plugin: types, category, mode, variables, enabled or why not"
     )
     plugins_cmd.add_argument("--json", action="store_true", help="one JSON object per line")
+    plugins_cmd.add_argument(
+        "--check", action="store_true", help="probe each enabled provider (reachable? credentials valid?)"
+    )
     plugins_cmd.set_defaults(handler=cmd_plugins)
 
     watch = sub.add_parser("watchlist", help="the organisation's own indicator lists")
@@ -256,6 +259,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 "status": "enabled" if state.enabled else f"disabled: {state.reason}",
             }
         )
+    if args.check:
+        return _print_checks(settings, args.json)
     if args.json:
         for row in rows:
             print(json.dumps(row))
@@ -266,6 +271,27 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
     return 0
+
+
+def _print_checks(settings: Settings, as_json: bool) -> int:
+    from plugins import registry
+    from workers import health
+    from workers.runner import PluginRunner
+
+    runner = PluginRunner(settings)
+    try:
+        rows = health.check_all(runner, registry.enabled(settings))
+    finally:
+        runner.close()
+    for row in rows:
+        if as_json:
+            print(json.dumps(row))
+        else:
+            mark = "ok " if row["healthy"] else "BAD"
+            print(
+                f"{mark} {row['plugin']:<26} {row['state']:<30} {row['duration_ms']:>6} ms  {row['detail']}"
+            )
+    return 0 if all(row["healthy"] for row in rows) else 1
 
 
 def _shared_limiter(settings: Settings) -> RedisLimiter | None:
