@@ -132,3 +132,53 @@ def _exercise(processes: Stack, fake: FakeProviders, client: httpx.Client) -> No
     # Everything was audited, and every analysis is complete.
     assert client.get("/api/v1/plugins").status_code == 200
     assert "Traceback" not in processes.log_tail("web")
+
+
+@pytest.fixture
+def quota_stack(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[tuple[Stack, FakeProviders, str]]:
+    fake = FakeProviders()
+    server, base = serve(fake)
+    env = {
+        **provider_env(base),
+        "SOCBUDDY_PLUGINS": "virustotal",
+        "VIRUSTOTAL_RATE_LIMIT": "4/minute",
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "SOCBUDDY_FAST_TIMEOUT": "5",
+        "SOCBUDDY_PLUGIN_TIMEOUT": "3",
+        "SOCBUDDY_DB_POOL_SIZE": "5",
+    }
+    processes = Stack(env, tmp_path)
+    processes.run("migrate")
+    key = processes.run("keys", "create", "burst").strip().splitlines()[-1]
+    try:
+        processes.start_web()
+        processes.start_worker()
+        processes.start_worker()
+        yield processes, fake, key
+    finally:
+        processes.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_burst_across_worker_processes_respects_a_4_per_minute_quota(quota_stack) -> None:
+    import concurrent.futures
+
+    processes, fake, key = quota_stack
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def analyse(i: int) -> tuple[float, dict]:
+        started = time.monotonic()
+        with httpx.Client(base_url=processes.base, headers=headers, timeout=30) as client:
+            body = client.post("/api/v1/analysis", json={"ioc": f"1.0.1.{i + 1}", "type": "ip"}).json()
+        return time.monotonic() - started, body["results"]["virustotal"]
+
+    time.sleep(2)  # both workers consuming
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(analyse, range(12)))
+    statuses = sorted(r["status"] for _, r in answers)
+    assert fake.count("vt") == 4
+    assert statuses == ["error"] * 8 + ["ok"] * 4
+    assert all(r["error"]["code"] == "rate_limited" for _, r in answers if r["status"] == "error")
+    assert max(elapsed for elapsed, _ in answers) < 5  # every client answered within the fast timeout
