@@ -179,12 +179,23 @@ def is_public_domain(name: str) -> bool:
 
 def clear_caches() -> None:
     """Empty every cache of the extractor (the benchmark starts each pass cold)."""
+    _TOKENS.clear()
     for cached in (check_url, is_public_domain, _is_global_ipv4_slow, looks_like_hash, is_global_ipv6):
         cached.cache_clear()
 
 
+# The findings of each distinct token whose findings do not depend on the text around it.
+_TOKENS: dict[str, list[tuple[str, str]]] = {}
+_TOKENS_MAX = 65536
+
+
 class _Scan:
-    """The scan of one text: finds candidates left to right and keeps those that are indicators."""
+    """The scan of one text: finds candidates token by token and keeps those that are indicators.
+
+    A token's findings depend on the token alone unless a check looked at the text around it (a
+    version number before a dotted quad, a file-like name written defanged elsewhere); the others
+    are remembered per distinct token (``_TOKENS``), since texts repeat their indicators.
+    """
 
     def __init__(self, original: str, plain: str, found: dict[str, dict[str, None]]) -> None:
         self.original = original
@@ -192,8 +203,10 @@ class _Scan:
         self.found = found
         self.defanged_names: frozenset[str] | None = None
         self.after_marker: set[str] | None = None
-        self.domains = found["domain"]
-        self.ips = found["ip"]
+        self.token = ""
+        self.base = 0
+        self.records: list[tuple[str, str]] = []
+        self.contextual = False
         self.accepters = {
             "url": self.accept_url,
             "email": self.accept_email,
@@ -204,30 +217,49 @@ class _Scan:
         }
 
     def run_tokens(self) -> None:
-        """Scan each white-space-free token that holds a feature; no candidate holds white space."""
+        """Scan each white-space-separated token that can hold a candidate; none holds white space.
+
+        A token is searched on its own: every candidate pattern sees white space around it as it
+        sees the ends of a string. Only tokens with a dot, an at-sign, a colon or 32 characters
+        can hold one.
+        """
         plain = self.plain
-        size = len(plain)
-        pos = 0
-        space = _SPACE.search
-        feature = _FEATURE.search
-        while (found := feature(plain, pos)) is not None:
-            at = found.start()
-            start = max(plain.rfind(" ", pos, at), plain.rfind("\n", pos, at), plain.rfind("\t", pos, at)) + 1
-            after = space(plain, at)
-            end = size if after is None else after.start()
-            start = max(start, pos)
-            pattern = _token_pattern(plain[start:end])
-            if pattern is not None:
-                self.run(pattern, start, end)
-            pos = end
+        found = self.found
+        tokens = _TOKENS
+        find = plain.find
+        offset = 0
+        for token in plain.split():
+            if "." not in token and ":" not in token and "@" not in token and len(token) < 32:
+                continue
+            # The first occurrence from the end of the last such token is this one: the tokens
+            # in between hold no dot, at-sign or colon and are too short to hold this one.
+            base = find(token, offset)
+            offset = base + len(token)
+            records = tokens.get(token)
+            if records is None:
+                records = self.scan_token(token, base)
+            for kind, value in records:
+                found[kind][value] = None
+
+    def scan_token(self, token: str, base: int) -> list[tuple[str, str]]:
+        """Return the findings of ``token`` (at ``base`` in the text), remembered when context-free."""
+        self.token, self.base, self.records, self.contextual = token, base, [], False
+        pattern = _token_pattern(token)
+        if pattern is not None:
+            self.run(pattern, 0, len(token))
+        if not self.contextual:
+            if len(_TOKENS) >= _TOKENS_MAX:
+                _TOKENS.clear()
+            _TOKENS[token] = self.records
+        return self.records
 
     def run(self, pattern: re.Pattern[str], pos: int, endpos: int) -> None:
-        """Scan ``plain[pos:endpos]``; a rejected URL's span is scanned again without URLs."""
-        plain = self.plain
+        """Scan ``token[pos:endpos]``; a rejected URL's span is scanned again without URLs."""
+        token = self.token
         search = pattern.search
         accepters = self.accepters
         while True:
-            match = search(plain, pos, endpos)
+            match = search(token, pos, endpos)
             if match is None:
                 return
             kind = match.lastgroup or ""
@@ -245,7 +277,7 @@ class _Scan:
                 continue
             pos = start + 1
             for other, alternative in _FALLBACKS[kind]:
-                retry = alternative.match(plain, start)
+                retry = alternative.match(token, start)
                 if retry is not None:
                     end = accepters[other](start, retry.group())
                     if end >= 0:
@@ -260,13 +292,7 @@ class _Scan:
         name = value.lower()
         if not is_public_domain(name) or not self.domain_in_context(value, name):
             return -1
-        self.domains[name] = None
-        return start + len(value)
-
-    def accept_ipv4(self, start: int, value: str) -> int:
-        if not is_global_ipv4(value) or self.version_number(start):
-            return -1
-        self.ips[value] = None
+        self.records.append(("domain", name))
         return start + len(value)
 
     def accept_url(self, start: int, value: str) -> int:
@@ -274,36 +300,43 @@ class _Scan:
         checked = check_url(raw)
         if checked is None:
             return -1
-        self.found["url"][checked[0]] = None
-        self.found[checked[1]][checked[2]] = None
+        self.records += (("url", checked[0]), (checked[1], checked[2]))
         return start + len(raw)
+
+    def accept_ipv4(self, start: int, value: str) -> int:
+        if not is_global_ipv4(value) or self.version_number(start):
+            return -1
+        self.records.append(("ip", value))
+        return start + len(value)
+
+    def accept_hash(self, start: int, value: str) -> int:
+        if len(value) not in _HASH_LENGTHS or not looks_like_hash(value):
+            return -1
+        self.records.append(("hash", value.lower()))
+        return start + len(value)
 
     def accept_email(self, start: int, value: str) -> int:
         local, _, domain = value.partition("@")
         domain = domain.lower()
         if local.endswith(".") or ".." in local or not is_public_domain(domain):
             return -1
-        self.found["email"][f"{local}@{domain}"] = None
-        self.domains[domain] = None
-        return start + len(value)
-
-    def accept_hash(self, start: int, value: str) -> int:
-        if len(value) not in _HASH_LENGTHS or not looks_like_hash(value):
-            return -1
-        self.found["hash"][value.lower()] = None
+        self.records += (("email", f"{local}@{domain}"), ("domain", domain))
         return start + len(value)
 
     def accept_ipv6(self, start: int, value: str) -> int:
         address = is_global_ipv6(value) if value.count(":") >= 2 else None
         if address is None:
             return -1
-        self.ips[address] = None
+        self.records.append(("ip", address))
         return start + len(value)
 
     def version_number(self, start: int) -> bool:
         """Return True when the dotted quad at ``start`` follows "version", "build", "§", ..."""
         # White space counts once, as between two tokens; the keyword and three separators fit
         # in the last 13 characters.
+        if start < 14:
+            self.contextual = True  # the answer depends on the text before the token
+        start += self.base
         before = " ".join(self.plain[max(0, start - 40) : start + 1].split())[-14:-1]
         if "\u00a7" not in before and not before.rstrip(_VERSION_SEPARATORS).lower().endswith(_VERSION_WORDS):
             return False  # the common case, decided without the regex
@@ -319,6 +352,7 @@ class _Scan:
                 return False  # "the host.It was" : a missing space after a full stop
         tld = name[dot + 1 :]
         if tld in FILE_LIKE_TLDS or (name.count(".") == 1 and name[:dot] in _CODE_OBJECTS):
+            self.contextual = True
             return self.written_defanged(name)
         return True
 
@@ -339,15 +373,31 @@ class _Scan:
 
 def _token_pattern(token: str, with_urls: bool = True) -> re.Pattern[str] | None:
     """Return the candidate pattern with only the alternatives that ``token`` can hold."""
-    dotted = "." in token
+    return _PATTERNS[with_urls and "://" in token, "@" in token, ":" in token, "." in token, len(token) >= 32]
+
+
+def _pattern_for(url: bool, email: bool, ipv6: bool, dotted: bool, long: bool) -> re.Pattern[str] | None:
     kinds = (
-        ("url",) * (with_urls and "://" in token)
-        + ("email",) * ("@" in token)
-        + ("ipv6",) * (":" in token)
+        ("url",) * url
+        + ("email",) * email
+        + ("ipv6",) * ipv6
         + ("ipv4", "domain") * dotted
-        + ("hash",) * (len(token) >= 32)
+        + ("hash",) * long
     )
     return _candidates(kinds) if kinds else None
+
+
+_PATTERNS = {
+    flags: _pattern_for(*flags)
+    for flags in (
+        (u, e, i, d, h)
+        for u in (False, True)
+        for e in (False, True)
+        for i in (False, True)
+        for d in (False, True)
+        for h in (False, True)
+    )
+}
 
 
 def _defanged_names(original: str) -> frozenset[str]:
@@ -355,8 +405,10 @@ def _defanged_names(original: str) -> frozenset[str]:
     names: set[str] = set()
     for match in _DEFANGED_RUN.finditer(original):
         run = match.group()
-        if refang(run) == run:
-            continue
+        if ("[" not in run and "(" not in run and "{" not in run and "dot" not in run.lower()) or refang(
+            run
+        ) == run:
+            continue  # nothing defanged (refang changes only brackets and the word "dot" in a run)
         parts = _SEPARATOR.split(run)
         labels = [label.lower() for label in parts[0::2]][-127:]
         defanged = [separator != "." for separator in parts[1::2]][-126:]
@@ -402,6 +454,18 @@ def is_global_ipv6(value: str) -> str | None:
     """
     if "::" not in value and value.count(":") != 7 and "." not in value:
         return None  # eight groups or "::" (or an IPv4 tail): "12:30:45" is a time
+    groups = _ipv6_groups(value) if "." not in value else None
+    if groups is not None:
+        top = groups[0]
+        if 0x2000 <= top <= 0x3FFE and top not in (0x2001, 0x2002):
+            return _ipv6_text(groups)
+        if (
+            (top == 0x2001 and groups[1] == 0xDB8)
+            or 0xFC00 <= top <= 0xFDFF
+            or 0xFE80 <= top <= 0xFEBF
+            or top >= 0xFF00
+        ):
+            return None  # documentation, unique-local, link-local, multicast: never global
     try:
         address = ipaddress.IPv6Address(value)
     except ValueError:
@@ -411,6 +475,49 @@ def is_global_ipv6(value: str) -> str | None:
     if 0x2000 <= top <= 0x3FFE and top not in (0x2001, 0x2002):
         return text
     return text if is_global_ip(text) else None
+
+
+_HEX_AND_COLONS = re.compile(r"[0-9A-Fa-f:]{2,39}")
+
+
+def _ipv6_groups(value: str) -> list[int] | None:
+    """Return the eight 16-bit groups of an IPv6 address written in hex groups, else None."""
+    if _HEX_AND_COLONS.fullmatch(value) is None:
+        return None
+    head, double, tail = value.partition("::")
+    groups = head.split(":") if head else []
+    after = tail.split(":") if tail else []
+    missing = 8 - len(groups) - len(after)
+    if (missing < 1) if double else (missing != 0 or not head):
+        return None
+    numbers = []
+    for group in groups + ["0"] * missing + after if double else groups:
+        if not 0 < len(group) <= 4:
+            return None  # an empty group (":::", a colon at an end) or more than four digits
+        numbers.append(int(group, 16))
+    return numbers
+
+
+def _ipv6_text(groups: list[int]) -> str:
+    """Return RFC 5952 text as ``ipaddress`` writes it: the first longest run of 2+ zero groups is "::"."""
+    best_start, best_length, start = 0, 0, -1
+    for index, group in enumerate(groups):
+        if group:
+            start = -1
+            continue
+        if start < 0:
+            start = index
+        if index + 1 - start > best_length:
+            best_start, best_length = start, index + 1 - start
+    hextets = [f"{group:x}" for group in groups]
+    if best_length > 1:
+        end = best_start + best_length
+        if end == 8:
+            hextets.append("")
+        hextets[best_start:end] = [""]
+        if best_start == 0:
+            hextets.insert(0, "")
+    return ":".join(hextets)
 
 
 @lru_cache(maxsize=16384)

@@ -48,13 +48,16 @@ _SCHEME = re.compile(
     re.IGNORECASE,
 )
 _SCHEME_HINT = re.compile(r"[xX][pPtT][pPsS]?[sS]?://")
-_ESCAPED_URL = re.compile(r"(?<=[A-Za-z0-9]):\\/\\/[^\s\"'<>]{0,8192}")
+# The literal comes first (the alphanumeric before it is checked after it) so that the engine
+# jumps from one ":\/\/" to the next.
+_ESCAPED_URL = re.compile(r":\\/\\/(?<=[A-Za-z0-9]:\\/\\/)[^\s\"'<>]{0,8192}")
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _BARE = re.compile(
     rf"(?<![A-Za-z0-9._%+-])(?:(?P<local>[A-Za-z0-9._%+-]{{1,64}})[ \t]+(?i:at)[ \t]+)?"
     rf"(?P<name>{_LABEL}(?:[ \t]+(?i:dot)[ \t]+{_LABEL}){{1,8}})(?![A-Za-z0-9-])"
 )
+_COMMON_SCHEMES: dict[str, str] = {}  # filled below, once _scheme_match is defined
 _BARE_HINT = re.compile(r"[ \t]dot[ \t]", re.IGNORECASE)
 _BARE_DOT = re.compile(r"[ \t]+dot[ \t]+", re.IGNORECASE)
 # Prose, not a host: "the dot com era", "me at home dot org".
@@ -87,8 +90,24 @@ def _refang_schemes(text: str) -> str:
     """Turn hxxp/fxp schemes back, looking only where a hint (``xp://``, ``xtp://``) is."""
     pieces: list[str] = []
     last = 0
-    for hint in _SCHEME_HINT.finditer(text):
-        match = _SCHEME.search(text, max(last, hint.start() - 2), hint.end())
+    find = text.find
+    at = find("://")
+    while at != -1:
+        # The hint that ends with this "://" (as ``_SCHEME_HINT.finditer`` would find it): its
+        # letters hold no ":" or "/", so it starts at most four characters before.
+        start, end = max(at - 4, 0), at + 3
+        at = find("://", end)
+        hint = _SCHEME_HINT.search(text, start, end) if "x" in text[start : end - 3].lower() else None
+        if hint is None or hint.end() != end:
+            continue
+        begin = hint.start() - 2
+        common = _COMMON_SCHEMES.get(text[begin : hint.end()]) if begin >= last else None  # last >= 0
+        if common is not None and not (begin and text[begin - 1].isascii() and text[begin - 1].isalnum()):
+            # "hxxp://", "hXXps://", ...: what ``_SCHEME`` and ``_scheme_match`` give, looked up.
+            pieces += [text[last:begin], common]
+            last = hint.end() - 3
+            continue
+        match = _SCHEME.search(text, max(last, begin), hint.end())
         if match is None:
             continue
         pieces += [text[last : match.start()], _scheme_match(match)]
@@ -130,6 +149,32 @@ def _defang_match(match: re.Match[str]) -> str:
     return _DEFANGED[kind or ""]
 
 
+def _common_schemes() -> dict[str, str]:
+    table = {}
+    for h in "hH":
+        for xx in ("xx", "XX", "xX", "Xx"):
+            for p in "pP":
+                for tail in ("", "s", "S"):
+                    written = f"{h}{xx}{p}{tail}"
+                    match = _SCHEME.match(written + "://")
+                    if match is not None:
+                        table[written + "://"] = _scheme_match(match)
+    return table
+
+
+def _plain_markers() -> dict[str, str]:
+    """Markers that only lose their brackets: "[.]", "(.)", "{@}", "[://]", "[:]", "[.\\]", ..."""
+    table = {}
+    for opening, closing in _CLOSING.items():
+        for inside in (".", "@") if opening != "[" else (".", "@", ":", "://", ":/", "/", "//"):
+            table[f"{opening}{inside}{closing}"] = inside
+            table[f"{opening}{inside}\\{closing}"] = inside
+    return table
+
+
+_PLAIN_MARKERS = _plain_markers()
+
+
 def _refang_markers(text: str) -> str:
     """Rewrite every bracketed marker in one pass over the text.
 
@@ -140,9 +185,16 @@ def _refang_markers(text: str) -> str:
     pieces: list[str] = []
     last = 0
     size = len(text)
+    plain_markers = _PLAIN_MARKERS
     for match in _MARK.finditer(text):
         start, end = match.span()
         inside, escape_close, slashes = match.groups()
+        plain = plain_markers.get(text[start : end - len(slashes)])
+        if plain is not None and (start == last or text[start - 1] != "\\"):
+            # The common case: a marker with matching brackets and no backslash before it.
+            pieces += [text[last:start], plain, slashes]
+            last = end
+            continue
         inside = inside.lower()
         escape = start > last and text[start - 1] == "\\"
         begin = start - 1 if escape else start
@@ -192,3 +244,6 @@ def _bare_match(match: re.Match[str]) -> str:
     if local.lower() in _NOT_LOCAL_PART or local.startswith(".") or local.endswith("."):
         return match.group()[: match.start("name") - match.start()] + name
     return f"{local}@{name}"
+
+
+_COMMON_SCHEMES.update(_common_schemes())
