@@ -20,7 +20,7 @@ def create_app(runtime: Runtime, actors: Actors) -> falcon.App:
     """Return the API wired to a runtime (settings, database, broker, barrier) and its actors."""
     settings = runtime.settings
     database = runtime.db
-    app = falcon.App(middleware=[AuthAuditMiddleware(database)])
+    app = falcon.App(middleware=[AuthAuditMiddleware(database, runtime.runner.limiter, settings.rate_limit)])
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
 

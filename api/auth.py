@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import time
 from typing import Any
 
 import falcon
 import peewee
+import redis
 
 from api.errors import send_error
 from shared import accounts, audit
-from shared.errors import SocbuddyError, Unavailable
+from shared.errors import ConfigError, RateLimited, SocbuddyError, Unavailable
+from workers import quota
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +26,15 @@ class AuthAuditMiddleware:
     Resources opt out with a class attribute ``auth = False`` (health checks).
     """
 
-    def __init__(self, database: peewee.Database | None) -> None:
+    def __init__(
+        self,
+        database: peewee.Database | None,
+        limiter: quota.Limiter | None = None,
+        default_rate: str = "none",
+    ) -> None:
         self.db = database
+        self.limiter = limiter
+        self.default_rate = default_rate
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.monotonic()
@@ -47,6 +58,25 @@ class AuthAuditMiddleware:
         req.context.audit.account = principal.account
         req.context.audit.key_prefix = principal.key_prefix
         req.context.principal = principal
+        self._check_budget(principal)
+
+    def _check_budget(self, principal: accounts.Principal) -> None:
+        """Refuse a request over the account's budget (429 with Retry-After), shared by every web process."""
+        rates = _rates(principal.rate_limit or self.default_rate)
+        if not rates or self.limiter is None:
+            return
+        try:
+            reserved, wait_s = self.limiter.reserve(f"account:{principal.account}", rates, 0.0)
+        except (redis.RedisError, OSError) as ex:
+            # Abuse protection fails open: a Redis hiccup must not lock every client out.
+            logger.warning("rate limiter unavailable (%s); request allowed", type(ex).__name__)
+            return
+        if not reserved:
+            budget = ", ".join(map(str, rates))
+            raise RateLimited(
+                f"service account {principal.account!r} is over its request budget ({budget})",
+                retry_after_s=max(1, math.ceil(wait_s)),
+            )
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
@@ -74,3 +104,12 @@ class AuthAuditMiddleware:
                 "audit write failed (%s); event: %s", type(ex).__name__, entry.as_row(status, duration_ms)
             )
             send_error(resp, 503, "unavailable", "the database is unreachable; try again shortly")
+
+
+@functools.lru_cache(maxsize=256)
+def _rates(text: str) -> tuple[quota.Rate, ...]:
+    try:
+        return quota.parse_rates(text)
+    except ConfigError:
+        logger.error("ignoring an invalid rate limit %r", text)
+        return ()

@@ -26,6 +26,7 @@ class Principal:
 
     account: str
     key_prefix: str
+    rate_limit: str | None = None  # the account's own budget; None: the service-wide one
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,11 @@ def display_prefix(key: str) -> str:
     return key[len(KEY_PREFIX) : len(KEY_PREFIX) + 8]
 
 
-def create_key(account_name: str) -> str:
-    """Create the account if needed, add a key to it and return the plain key (shown once)."""
+def create_key(account_name: str, rate_limit: str | None = None) -> str:
+    """Create the account if needed, add a key to it and return the plain key (shown once).
+
+    ``rate_limit`` (e.g. "60/minute", or "none") sets the account's own request budget.
+    """
     if not _NAME_SHAPE.fullmatch(account_name):
         raise InvalidRequest(
             "an account name is 1-64 letters, digits, '_', '.' or '-', starting alphanumeric"
@@ -63,6 +67,9 @@ def create_key(account_name: str) -> str:
     key = generate_key()
     with database.atomic():
         account, _ = ServiceAccount.get_or_create(name=account_name)
+        if rate_limit is not None:
+            account.rate_limit = rate_limit
+            account.save()
         ApiKey.create(account=account, key_hash=hash_key(key), prefix=display_prefix(key))
     return key
 
@@ -106,7 +113,9 @@ def authenticate(authorization: str | None) -> Principal:
     if record.revoked_at is not None:
         raise RevokedApiKey(f"the API key {record.prefix}... has been revoked")
     _touch(record)
-    return Principal(account=record.account.name, key_prefix=record.prefix)
+    return Principal(
+        account=record.account.name, key_prefix=record.prefix, rate_limit=record.account.rate_limit
+    )
 
 
 def _touch(record: ApiKey) -> None:

@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key (and the account if needed)")
     create.add_argument("name")
+    create.add_argument(
+        "--rate", default=None, help="the account's request budget, e.g. 60/minute (none: unlimited)"
+    )
     create.set_defaults(handler=cmd_keys_create)
     keys_sub.add_parser("list", help="list keys (never the keys themselves)").set_defaults(
         handler=cmd_keys_list
@@ -147,8 +150,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
     _database(Settings.from_env())
+    if args.rate is not None:
+        from workers import quota
+
+        quota.parse_rates(args.rate)  # refuse an invalid budget before storing it
     with dbmod.database_obj().connection_context():
-        key = accounts.create_key(args.name)
+        key = accounts.create_key(args.name, args.rate)
     print(f"created a key for service account {args.name!r}; it is shown only once:")
     print(key)
     return 0

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import peewee
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_schema
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from shared.errors import ConfigError
@@ -45,9 +47,47 @@ def database_obj() -> peewee.Database:
 
 
 def migrate(db: peewee.Database) -> None:
-    """Create every table and index that does not exist yet; safe to run again."""
-    with db.connection_context():
+    """Create or upgrade the schema: missing tables, indexes and columns, and the audit guard; idempotent."""
+    with db.connection_context(), db.atomic():
         db.create_tables(MODELS, safe=True)
+        _add_missing_columns(db)
+        _guard_audit_log(db)
+
+
+def _add_missing_columns(db: peewee.Database) -> None:
+    # Columns added by later versions; every one is nullable or has a default, so ADD COLUMN is enough.
+    migrator = SchemaMigrator.from_database(db)
+    for model in MODELS:
+        table = model._meta.table_name
+        present = {column.name for column in db.get_columns(table)}
+        missing = [f for f in model._meta.sorted_fields if f.column_name not in present]
+        for field in missing:
+            logger.info("migrate: adding %s.%s", table, field.column_name)
+            migrate_schema(migrator.add_column(table, field.column_name, field))
+
+
+_PG_AUDIT_GUARD = """
+CREATE OR REPLACE FUNCTION socbuddy_audit_append_only() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'audit_event is append-only'; END; $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event;
+CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event
+FOR EACH ROW EXECUTE FUNCTION socbuddy_audit_append_only();
+"""
+_SQLITE_AUDIT_GUARD = (
+    "CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END",
+)
+
+
+def _guard_audit_log(db: peewee.Database) -> None:
+    """Make the audit log append-only in the database itself: UPDATE and DELETE are refused."""
+    if isinstance(db, peewee.PostgresqlDatabase):
+        db.execute_sql(_PG_AUDIT_GUARD)
+    elif isinstance(db, peewee.SqliteDatabase):
+        for statement in _SQLITE_AUDIT_GUARD:
+            db.execute_sql(statement)
 
 
 def ping(db: peewee.Database) -> bool:

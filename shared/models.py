@@ -37,6 +37,8 @@ class ServiceAccount(BaseModel):
     id = AutoField()
     name = CharField(max_length=64, unique=True)
     created_at = DateTimeField(default=utcnow)
+    # The account's request budget (e.g. "60/minute", "none"); NULL: SOCBUDDY_RATE_LIMIT applies.
+    rate_limit = CharField(max_length=64, null=True)
 
 
 class ApiKey(BaseModel):
