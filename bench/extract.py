@@ -203,6 +203,9 @@ def main() -> None:
     parser.add_argument("--peers-venv", type=Path, default=Path("/tmp/peers-venv"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--prose", type=Path, nargs="*", default=[], help="also time SOCBuddy on these text files"
+    )
     args = parser.parse_args()
     docs = json.loads(CORPUS.read_text(encoding="utf-8"))
     cases = json.loads(REFANG_CASES.read_text(encoding="utf-8"))
@@ -221,6 +224,12 @@ def main() -> None:
             refang_score(fanger.get("refang"), cases) if "error" not in fanger else "n/a"
         )
     print(render(rows, docs, refang_rows))
+    if args.prose:
+        prose = "\n\n".join(path.read_text(encoding="utf-8", errors="replace") for path in args.prose)
+        run = run_socbuddy([{"id": "prose", "text": prose}], args.repeats)
+        print(
+            f"\nProse: {run['bytes'] / args.repeats / 1e6:.2f} MB, SOCBuddy {run['bytes'] / run['seconds'] / 1e6:.2f} MB/s"
+        )
 
 
 if __name__ == "__main__":

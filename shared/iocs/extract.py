@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from functools import lru_cache
 
 from shared.iocs import psl
@@ -28,7 +29,10 @@ from shared.iocs.normalize import InvalidIoc, is_global_ip, normalize_ip, normal
 TYPES: tuple[str, ...] = ("ip", "domain", "url", "hash", "email", "cve")
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_NAME = rf"(?:{_LABEL}\.){{1,126}}(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})"
+# A label is never followed by a letter, digit or hyphen where a dot, a separator or the end must
+# come, so a shorter one never helps: the atomic group spares the engine trying them all.
+_ATOMIC_LABEL = rf"(?>{_LABEL})"
+_NAME = rf"(?:{_ATOMIC_LABEL}\.){{1,126}}(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})"
 _URL = re.compile(
     r"(?<![A-Za-z0-9+.-])(?i:https?|ftps?|sftp|wss?|smb|ssh|telnet|rdp|ldaps?|irc|tcp|udp)"
     r"://[^\s<>\"'`{}|\\^]{1,8192}"
@@ -50,8 +54,11 @@ _HASH = re.compile(r"(?<![A-Za-z0-9])[0-9A-Fa-f]{32,128}(?![A-Za-z0-9])")
 # hyphen, U+2011 non-breaking hyphen, U+2012 figure dash, U+2013 en dash, U+2014 em dash, U+2212
 # minus) or an underscore; a sequence of 4 to 7 digits not glued to more digits or letters.
 _CVE_DASH = "[-_\u2010\u2011\u2012\u2013\u2014\u2212]"
+# The letter C comes first so that the engine skips to the next one; the characters before it are
+# those [A-Za-z0-9] matches ignoring case (the Kelvin sign, the long s, dotted and dotless i).
 _CVE = re.compile(
-    rf"(?<![A-Za-z0-9])CVE(?:{_CVE_DASH}| )([0-9]{{4}}){_CVE_DASH}([0-9]{{4,7}})(?![0-9])", re.IGNORECASE
+    rf"[Cc](?<![A-Za-z0-9\u0130\u0131\u017f\u212a][Cc])[Vv][Ee](?:{_CVE_DASH}| )([0-9]{{4}}){_CVE_DASH}([0-9]{{4,7}})"
+    r"(?![0-9])"
 )
 _CVE_FIRST_YEAR, _CVE_LAST_YEAR = 1999, 2099
 _PLAIN_AUTHORITY = re.compile(
@@ -88,9 +95,12 @@ _URL_TRAILING = ".,;:!?*~"
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 _DOT_SEPARATOR = r"(?:\.|\\?[\[({](?:\.|dot)\\?[\])}]|[ \t]?[\[({]dot[\])}][ \t]?|[ \t]+dot[ \t]+)"
 _AFTER_MARKER = re.compile(r"[\])}dD](?:(?<=[\])}])[ \t]?|(?<=[dD])[oO][tT][ \t]+)([A-Za-z0-9-]{1,63})")
+_DEFANGED_HINT = re.compile(r"[\[({](?:\.|dot)|[ \t]dot[ \t]", re.IGNORECASE)
 _SEPARATOR = re.compile(f"({_DOT_SEPARATOR})", re.IGNORECASE)
 # A dotted name in the original text, dots written plainly or defanged.
-_DEFANGED_RUN = re.compile(rf"(?<![A-Za-z0-9-]){_LABEL}(?:{_DOT_SEPARATOR}{_LABEL})+", re.IGNORECASE)
+_DEFANGED_RUN = re.compile(
+    rf"(?<![A-Za-z0-9-]){_ATOMIC_LABEL}(?:{_DOT_SEPARATOR}{_ATOMIC_LABEL})+", re.IGNORECASE
+)
 # IANA special-purpose IPv4 blocks as integer ranges, and whether Python versions differ on them
 # (True: ask ``is_global_ip``; False: never global).
 _SPECIAL_IPV4 = sorted(
@@ -166,15 +176,21 @@ def _cve_value(match: re.Match[str]) -> str | None:
 @lru_cache(maxsize=65536)
 def is_public_domain(name: str) -> bool:
     """Return True for a lower-case name under a known TLD that is not reserved for examples."""
-    dot = name.rfind(".")
-    tld = name[dot + 1 :]
+    tld = name[name.rfind(".") + 1 :]
     if tld == "onion":
         return len(name) > 6
-    if tld in _RESERVED_TLDS or len(name) > 253 or name in _NOT_DOMAINS or not psl.is_tld(tld):
+    table = psl.rules()
+    if tld not in table.tlds or tld in _RESERVED_TLDS or len(name) > 253 or name in _NOT_DOMAINS:
         return False
     if name.endswith(_RESERVED_SUFFIXES) or name in _RESERVED_NAMES:
         return False
-    return not psl.is_public_suffix(name)
+    # psl.is_public_suffix, inline
+    if name in table.exceptions:
+        return True
+    if name in table.rules:
+        return False
+    parent = name.partition(".")[2]
+    return not parent or parent not in table.wildcards
 
 
 def clear_caches() -> None:
@@ -267,6 +283,8 @@ class _Scan:
             value = match.group()
             end = accepters[kind](start, value)
             if end >= 0:
+                if end >= endpos:
+                    return
                 pos = end
                 continue
             if kind == "url":
@@ -400,10 +418,23 @@ _PATTERNS = {
 }
 
 
+def _runs_near_markers(original: str) -> Iterator[re.Match[str]]:
+    """Yield the matches of ``_DEFANGED_RUN`` on the lines that hold a defanged dot (the others
+    hold only runs with plain dots); no run crosses a line break."""
+    last = 0
+    for hint in _DEFANGED_HINT.finditer(original):
+        if hint.start() < last:
+            continue
+        start = original.rfind("\n", 0, hint.start()) + 1
+        end = original.find("\n", hint.end())
+        last = len(original) if end == -1 else end
+        yield from _DEFANGED_RUN.finditer(original[start:last])
+
+
 def _defanged_names(original: str) -> frozenset[str]:
     """Return every name the text writes with a defanged dot, with its parents down to that dot."""
     names: set[str] = set()
-    for match in _DEFANGED_RUN.finditer(original):
+    for match in _runs_near_markers(original):
         run = match.group()
         if ("[" not in run and "(" not in run and "{" not in run and "dot" not in run.lower()) or refang(
             run
@@ -459,6 +490,8 @@ def is_global_ipv6(value: str) -> str | None:
         top = groups[0]
         if 0x2000 <= top <= 0x3FFE and top not in (0x2001, 0x2002):
             return _ipv6_text(groups)
+        if not any(groups[:7]) and groups[7] <= 1:
+            return None  # "::" and "::1": unspecified and loopback
         if (
             (top == 0x2001 and groups[1] == 0xDB8)
             or 0xFC00 <= top <= 0xFDFF

@@ -55,7 +55,7 @@ _ESCAPED_URL = re.compile(r":\\/\\/(?<=[A-Za-z0-9]:\\/\\/)[^\s\"'<>]{0,8192}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _BARE = re.compile(
     rf"(?<![A-Za-z0-9._%+-])(?:(?P<local>[A-Za-z0-9._%+-]{{1,64}})[ \t]+(?i:at)[ \t]+)?"
-    rf"(?P<name>{_LABEL}(?:[ \t]+(?i:dot)[ \t]+{_LABEL}){{1,8}})(?![A-Za-z0-9-])"
+    rf"(?P<name>(?>{_LABEL})(?:[ \t]+(?i:dot)[ \t]+(?>{_LABEL})){{1,8}})(?![A-Za-z0-9-])"
 )
 _COMMON_SCHEMES: dict[str, str] = {}  # filled below, once _scheme_match is defined
 _BARE_HINT = re.compile(r"[ \t]dot[ \t]", re.IGNORECASE)

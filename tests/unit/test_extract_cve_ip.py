@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.iocs.extract import extract, is_global_ipv4, is_global_ipv6
+from shared.iocs.extract import _ipv6_groups, _ipv6_text, extract, is_global_ipv4, is_global_ipv6
 from shared.iocs.normalize import is_global_ip
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "corpus.json"
@@ -70,11 +70,46 @@ def test_fast_ipv4_check_agrees_with_is_global_ip() -> None:
 
 def test_fast_ipv6_check_agrees_with_is_global_ip() -> None:
     rng = random.Random(4)
-    prefixes = [0x2001, 0x2002, 0x2A01, 0x2606, 0x3FFF, 0xFE80, 0xFC00, 0x0000, 0xFF02, 0x2001]
+    prefixes = [
+        0x2001,
+        0x2002,
+        0x2A01,
+        0x2606,
+        0x3FFF,
+        0xFE80,
+        0xFC00,
+        0x0000,
+        0xFF02,
+        0x2001,
+        0xFEC0,
+        0xFDFF,
+    ]
     for _ in range(5000):
         value = (rng.choice(prefixes) << 112) | rng.getrandbits(112)
+        if rng.random() < 0.2:
+            value = (value & ~(0xFFFFFFFF << 96)) | (0x20010DB8 << 96)  # documentation prefix
+        if rng.random() < 0.05:
+            value = rng.choice([0, 1, 2, 0xFFFF])  # "::", "::1", "::2", "::ffff"
         text = str(ipaddress.IPv6Address(value))
         assert (is_global_ipv6(text) is not None) == is_global_ip(text)
+
+
+def test_ipv6_parsed_and_written_as_ipaddress_does() -> None:
+    rng = random.Random(5)
+    for _ in range(20000):
+        groups = [rng.choice([0, 0, 0, 1, 0xFFFF, rng.getrandbits(16)]) for _ in range(8)]
+        address = ipaddress.IPv6Address(sum(group << (16 * (7 - i)) for i, group in enumerate(groups)))
+        for text in (str(address), address.exploded, str(address).upper()):
+            assert _ipv6_groups(text) == groups
+            assert _ipv6_text(groups) == str(address)
+    for _ in range(20000):
+        text = "".join(rng.choice("0123456789abcdefABCDEFg::::") for _ in range(rng.randint(1, 42)))
+        try:
+            number = int(ipaddress.IPv6Address(text))
+        except ValueError:
+            assert _ipv6_groups(text) is None, text
+        else:
+            assert _ipv6_groups(text) == [(number >> (16 * (7 - i))) & 0xFFFF for i in range(8)], text
 
 
 def _corpus_text(size: int) -> str:

@@ -82,3 +82,30 @@ def test_refang_inverts_defang(text: str) -> None:
 )
 def test_round_trip_on_realistic_text(text: str) -> None:
     assert refang(defang(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Markers refanged by table lookup must behave as the general rules say.
+        ("(\\[.\\])", "(.)"),  # one pass: the brackets left around are not read again
+        ("[[:]//]", "[://]"),
+        ("\\[.]zip", "\\.zip"),  # a backslash before a marker stays
+        ("a\\(.)b", "a\\.b"),
+        ("a\\(.\\)b", "a.b"),  # Markdown escapes on both sides go
+        ("x[.\\]y", "x.y"),
+        ("[://\\]", "://"),
+        ("{.}{@}", ".@"),
+        ("[.)x", "[.)x"),
+        # Schemes refanged by table lookup only where a word starts.
+        ("Hxxps://a.com", "Https://a.com"),
+        ("hXxP://x", "hTtP://x"),
+        ("ahxxp://a.com", "ahxxp://a.com"),
+        ("1hXXp://a.com", "1hXXp://a.com"),
+        ("_hxxp://a.com", "_http://a.com"),
+        ("\u00e9hxxp://a.com", "\u00e9http://a.com"),
+        ("xp://a", "xp://a"),
+    ],
+)
+def test_refang_fast_paths_agree_with_the_rules(text: str, expected: str) -> None:
+    assert refang(text) == expected
