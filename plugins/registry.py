@@ -44,6 +44,8 @@ MODULE_NAMES: tuple[str, ...] = (
     "triage",
     # Local analysers (no network, no key)
     "watchlist",
+    "domain_profile",
+    "ip_profile",
 )
 PLUGINS: tuple[ModuleType, ...] = tuple(importlib.import_module(f"plugins.{name}") for name in MODULE_NAMES)
 BY_NAME: dict[str, ModuleType] = {module.SPEC.name: module for module in PLUGINS}
