@@ -14,7 +14,7 @@ import redis
 
 from api.errors import send_error
 from shared import accounts, audit
-from shared.errors import ConfigError, RateLimited, SocbuddyError, Unavailable
+from shared.errors import ConfigError, RateLimited, RevokedApiKey, SocbuddyError, Unavailable
 from workers import quota
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,11 @@ class AuthAuditMiddleware:
         if self.db is None:
             raise Unavailable("this endpoint needs a database and DATABASE_URL is not set")
         self.db.connect(reuse_if_open=True)
-        principal = accounts.authenticate(req.get_header("Authorization"))
+        try:
+            principal = accounts.authenticate(req.get_header("Authorization"))
+        except RevokedApiKey as ex:
+            req.context.audit.account, req.context.audit.key_prefix = ex.account, ex.key_prefix
+            raise
         req.context.audit.account = principal.account
         req.context.audit.key_prefix = principal.key_prefix
         req.context.principal = principal

@@ -111,7 +111,10 @@ def authenticate(authorization: str | None) -> Principal:
     if record is None:
         raise InvalidApiKey("unknown API key")
     if record.revoked_at is not None:
-        raise RevokedApiKey(f"the API key {record.prefix}... has been revoked")
+        revoked = RevokedApiKey(f"the API key {record.prefix}... has been revoked")
+        # Who still uses a retired key is worth auditing: the account and prefix, never the key.
+        revoked.account, revoked.key_prefix = record.account.name, record.prefix
+        raise revoked
     _touch(record)
     return Principal(
         account=record.account.name, key_prefix=record.prefix, rate_limit=record.account.rate_limit

@@ -43,6 +43,8 @@ class InvalidApiKey(SocbuddyError):
 class RevokedApiKey(SocbuddyError):
     code = "revoked_api_key"
     http_status = 401
+    account: str | None = None
+    key_prefix: str | None = None
 
 
 class NotFound(SocbuddyError):
