@@ -127,3 +127,18 @@ def _later(seconds: int):
     from shared.models import utcnow
 
     return utcnow() + dt.timedelta(seconds=seconds)
+
+
+def test_audit_log_is_append_only_on_postgres(real) -> None:
+    import peewee
+
+    from shared.models import AuditEvent
+
+    client, auth, workers = real
+    assert client.simulate_get("/api/v1/plugins", headers=auth).status_code == 200
+    with workers.runtime.db.connection_context():
+        with pytest.raises(peewee.InternalError, match="append-only"), workers.runtime.db.atomic():
+            AuditEvent.update(status=500).execute()
+        with pytest.raises(peewee.InternalError, match="append-only"), workers.runtime.db.atomic():
+            AuditEvent.delete().execute()
+        assert [e.status for e in AuditEvent.select()] == [200]
