@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from api import errors
+from api import errors, openapi
 from api.actions import Defang, Extract, Refang
 from api.analysis import AnalysisCollection, AnalysisItem, PendingItem
 from api.auth import AuthAuditMiddleware
@@ -33,6 +33,7 @@ def create_app(runtime: Runtime, actors: Actors) -> falcon.App:
     routes = [
         ("/healthz", Healthz()),
         ("/readyz", Readyz({"database": database_ready, "broker": broker_ready})),
+        ("/api/v1/openapi.json", openapi.OpenApiDocument()),
         ("/api/v1/plugins", PluginList(settings)),
         ("/api/v1/plugins/health", PluginHealth(settings, runtime.runner)),
         ("/api/v1/analysis", AnalysisCollection(runtime, actors)),
