@@ -66,9 +66,7 @@ class AnalysisCollection:
         specs = registry.choose(settings, ioc, requested)
         if not specs:
             raise NoPluginsAvailable(f"no enabled plugin supports this {ioc.type} (see GET /api/v1/plugins)")
-        reused = {
-            s.name: hit for s in specs if (hit := cache.lookup(s, settings, ioc.type, ioc.value, max_age_s))
-        }
+        reused = cache.lookup_many(specs, settings, ioc.type, ioc.value, max_age_s)
         analysis = self.dispatch(ioc, specs, reused, req.context.principal.account)
         req.context.audit.analysis_id = str(analysis.id)
         sent = {s.name for s in specs} - reused.keys()

@@ -82,3 +82,26 @@ def store(plugin: str, ioc_type: str, ioc: str, result: dict[str, Any]) -> None:
 
 def _digest(ioc: str) -> str:
     return hashlib.sha256(ioc.encode()).hexdigest()
+
+
+def lookup_many(
+    specs: list[PluginSpec], settings: Settings, ioc_type: str, ioc: str, max_age_s: float | None
+) -> dict[str, dict]:
+    """Return the reusable cached results of several plugins for one IOC (one query)."""
+    limits = {spec.name: ttl_s(spec, settings) for spec in specs}
+    if max_age_s is not None:
+        limits = {name: min(limit, max_age_s) for name, limit in limits.items()}
+    wanted = [name for name, limit in limits.items() if limit > 0]
+    if not wanted:
+        return {}
+    query = ResultCache.select().where(
+        ResultCache.plugin.in_(wanted)
+        & (ResultCache.ioc_type == ioc_type)
+        & (ResultCache.ioc_hash == _digest(ioc))
+    )
+    now = utcnow()
+    return {
+        entry.plugin: {**entry.result, "cached": True}
+        for entry in query
+        if now - entry.stored_at <= dt.timedelta(seconds=limits[entry.plugin])
+    }
