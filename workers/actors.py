@@ -76,27 +76,18 @@ def _retry_db_errors(retries: int, exception: BaseException) -> bool:
 def declare(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
     """Declare both actors on ``broker``, bound to the process's runtime."""
     work = _Work(runtime)
-    time_limit_ms = int((runtime.settings.plugin_timeout_s + 30) * 1000)
-    run = dramatiq.actor(
-        actor_name=RUN_PLUGIN,
-        queue_name=FAST_QUEUE,
-        broker=broker,
-        max_retries=_DB_RETRIES,
-        retry_when=_retry_db_errors,
-        min_backoff=500,
-        max_backoff=10_000,
-        time_limit=time_limit_ms,
-    )(work.run_plugin)
-    poll = dramatiq.actor(
-        actor_name=POLL_SANDBOX,
-        queue_name=SANDBOX_QUEUE,
-        broker=broker,
-        max_retries=_DB_RETRIES,
-        retry_when=_retry_db_errors,
-        min_backoff=500,
-        max_backoff=10_000,
-        time_limit=time_limit_ms,
-    )(work.poll_sandbox)
+    # A backstop only: each plugin's own budget (<NAME>_TIMEOUT may raise it) ends the run first.
+    longest_s = max([runtime.settings.plugin_timeout_for(m.SPEC.name) for m in registry.PLUGINS] or [0.0])
+    options: dict[str, Any] = {
+        "broker": broker,
+        "max_retries": _DB_RETRIES,
+        "retry_when": _retry_db_errors,
+        "min_backoff": 500,
+        "max_backoff": 10_000,
+        "time_limit": int((max(longest_s, runtime.settings.plugin_timeout_s) + 30) * 1000),
+    }
+    run = dramatiq.actor(actor_name=RUN_PLUGIN, queue_name=FAST_QUEUE, **options)(work.run_plugin)
+    poll = dramatiq.actor(actor_name=POLL_SANDBOX, queue_name=SANDBOX_QUEUE, **options)(work.poll_sandbox)
     work.poll_actor = poll
     broker.add_middleware(FinaliseOnTimeLimit(work))
     return Actors(run_plugin=run, poll_sandbox=poll)
