@@ -191,6 +191,34 @@ class Stack:
             if proc.poll() is not None
         ]
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """Return the CPU seconds (user + system) used so far by each role's process trees."""
+        tick = os.sysconf("SC_CLK_TCK")
+        parents: dict[int, int] = {}
+        times: dict[int, float] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(fields[1])
+                times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+        roles: dict[str, list[int]] = {}
+        for name, proc in self.procs:
+            roles.setdefault(name, []).append(proc.pid)
+        if self.fake is not None:
+            roles["fake"] = [self.fake.pid]
+        cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        busy = sum(cpu) - cpu[3] - cpu[4]  # everything but idle and iowait
+        out = {"machine": busy / tick, "clients": times.get(os.getpid(), 0.0)}  # this process: the clients
+        for role, roots in roles.items():
+            tree = set(roots)
+            while children := {pid for pid, parent in parents.items() if parent in tree} - tree:
+                tree |= children
+            out[role] = sum(times.get(pid, 0.0) for pid in tree)
+        return out
+
     def log_tail(self, chars: int = 2000) -> str:
         return "\n".join(
             f"--- {p.name}\n{p.read_text(errors='replace')[-chars:]}" for p in sorted(self.logs.glob("*.log"))
