@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict, parse_retry_after
+from plugins import _abusech
+from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -30,8 +31,6 @@ WEB = "https://threatfox.abuse.ch"
 MALICIOUS_CONFIDENCE = 75
 MAX_ITEMS = 10
 NOT_FOUND = frozenset({"no_result", "no_results"})
-AUTH_STATUSES = frozenset({"unknown_auth_key", "invalid_auth_key", "missing_auth_key", "no_auth_key"})
-RATE_LIMIT_STATUSES = frozenset({"ratelimited", "rate_limited"})
 _FIELDS = (
     "id",
     "ioc",
@@ -54,7 +53,7 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
     """Search ThreatFox for the IOC and rate it by the best confidence level among its entries."""
     if ioc.type == "hash" and ioc.hash_kind not in SPEC.hash_kinds:
         raise PluginError("not_supported", "ThreatFox stores only MD5 and SHA-256 hashes")
-    data = query(ctx, search_body(ioc))
+    data = _abusech.post(ctx, "/", json=search_body(ioc))
     status = data.get("query_status")
     if status in NOT_FOUND:
         return Finding(summary={"found": False, "query_status": status}, raw=data)
@@ -89,22 +88,6 @@ def matches(ioc: Ioc, value: Any) -> bool:
     if ioc.type == "url":
         return text.rstrip("/") == wanted.rstrip("/")
     return text == wanted
-
-
-def query(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    """POST a JSON query and return the body, raising for abuse.ch's auth and rate-limit signals."""
-    reply = ctx.fetch_json("POST", "/", json=body, accept=(402, 503))
-    data = reply.data if isinstance(reply.data, dict) else {}
-    status = str(data.get("query_status") or "")
-    message = ctx.safe_message(f"HTTP {reply.status}", status or None)
-    if reply.status == 503 or status in RATE_LIMIT_STATUSES:
-        retry_after_s = parse_retry_after(reply.headers.get("retry-after"))
-        raise PluginError("rate_limited", message, retry_after_s=retry_after_s)
-    if status in AUTH_STATUSES:
-        raise PluginError("auth_failed", message)
-    if reply.status != 200 or not data:
-        raise PluginError("provider_error", message)
-    return data
 
 
 def verdict(entries: list[dict[str, Any]]) -> Verdict:

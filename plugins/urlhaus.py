@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict, parse_retry_after
+from plugins import _abusech
+from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -32,9 +33,6 @@ WEB = "https://urlhaus.abuse.ch"
 HOST_STALE_DAYS = 30
 MAX_ITEMS = 10
 NOT_FOUND = frozenset({"no_results"})
-# abuse.ch reports a missing or wrong Auth-Key as HTTP 401/403 or (one client library) in the body.
-AUTH_STATUSES = frozenset({"unknown_auth_key", "invalid_auth_key", "missing_auth_key", "no_auth_key"})
-RATE_LIMIT_STATUSES = frozenset({"ratelimited", "rate_limited"})
 _URL_FIELDS = ("id", "url_status", "threat", "date_added", "last_online", "urlhaus_reference")
 _PAYLOAD_FIELDS = ("file_type", "file_size", "signature", "firstseen", "lastseen", "url_count", "virustotal")
 
@@ -42,7 +40,7 @@ _PAYLOAD_FIELDS = ("file_type", "file_size", "signature", "firstseen", "lastseen
 def lookup(ctx: Context, ioc: Ioc) -> Finding:
     """Ask URLhaus about a URL, a host or a payload hash and summarise the listing."""
     path, form = request_for(ioc)
-    data = query(ctx, path, form)
+    data = _abusech.post(ctx, path, data=form)
     status = data.get("query_status")
     if status in NOT_FOUND:
         return Finding(summary={"found": False, "query_status": status}, raw=data)
@@ -69,22 +67,6 @@ def request_for(ioc: Ioc) -> tuple[str, dict[str, str]]:
     if ioc.hash_kind not in SPEC.hash_kinds:
         raise PluginError("not_supported", "URLhaus takes only MD5 and SHA-256 payload hashes")
     return "/payload/", {f"{ioc.hash_kind}_hash": ioc.value}
-
-
-def query(ctx: Context, path: str, form: dict[str, str]) -> dict[str, Any]:
-    """POST a form and return the body, raising for abuse.ch's auth and rate-limit signals."""
-    reply = ctx.fetch_json("POST", path, data=form, accept=(402, 503))
-    data = reply.data if isinstance(reply.data, dict) else {}
-    status = str(data.get("query_status") or "")
-    message = ctx.safe_message(f"HTTP {reply.status}", status or None)
-    if reply.status == 503 or status in RATE_LIMIT_STATUSES:
-        retry_after_s = parse_retry_after(reply.headers.get("retry-after"))
-        raise PluginError("rate_limited", message, retry_after_s=retry_after_s)
-    if status in AUTH_STATUSES:
-        raise PluginError("auth_failed", message)
-    if reply.status != 200 or not data:
-        raise PluginError("provider_error", message)
-    return data
 
 
 def summarise_url(data: dict[str, Any]) -> dict[str, Any]:
