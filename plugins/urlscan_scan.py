@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from plugins import _urlscan
 from plugins.spec import Context, Finding, PluginError, PluginSpec, Reply, Submitted, Verdict
 from shared.iocs.normalize import Ioc
 
@@ -76,22 +77,17 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
 
 def error_for(ctx: Context, reply: Reply) -> PluginError:
     """Map urlscan's 400 and 429 answers (quota reset header, a malformed key's 400)."""
-    text = _provider_text(reply.data)
-    if reply.status == 400 and "api key" in text.lower():
-        return PluginError("auth_failed", ctx.safe_message("HTTP 400", text))
-    if reply.status == 400:
+    text = _urlscan.provider_text(reply.data)
+    if reply.status == 400 and "api key" not in text.lower():
         return PluginError(
             "provider_error", ctx.safe_message("urlscan.io rejected the scan (HTTP 400)", text)
         )
-    error = ctx.error_for(reply.status, reply.data, reply.headers)
-    if error.code == "rate_limited" and error.retry_after_s is None:
-        error.retry_after_s = _seconds(reply.headers.get("x-rate-limit-reset-after"))
-    return error
+    return _urlscan.error_for(ctx, reply)
 
 
 def verdict(result: dict[str, Any]) -> Verdict:
     """Apply the overall verdict: malicious flag, else the sign of the score."""
-    overall = _mapping(_mapping(result.get("verdicts")).get("overall"))
+    overall = _urlscan.mapping(_urlscan.mapping(result.get("verdicts")).get("overall"))
     if overall.get("malicious") is True:
         return "malicious"
     score = overall.get("score")
@@ -106,13 +102,13 @@ def verdict(result: dict[str, Any]) -> Verdict:
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
     """Keep the verdicts, the page, the first contacted hosts and the task, flattened."""
-    verdicts = _mapping(result.get("verdicts"))
-    overall = _mapping(verdicts.get("overall"))
-    own = _mapping(verdicts.get("urlscan"))
-    engines = _mapping(verdicts.get("engines"))
-    page = _mapping(result.get("page"))
-    task = _mapping(result.get("task"))
-    lists = _mapping(result.get("lists"))
+    verdicts = _urlscan.mapping(result.get("verdicts"))
+    overall = _urlscan.mapping(verdicts.get("overall"))
+    own = _urlscan.mapping(verdicts.get("urlscan"))
+    engines = _urlscan.mapping(verdicts.get("engines"))
+    page = _urlscan.mapping(result.get("page"))
+    task = _urlscan.mapping(result.get("task"))
+    lists = _urlscan.mapping(result.get("lists"))
     summary: dict[str, Any] = {
         "score": overall.get("score"),
         "malicious": overall.get("malicious"),
@@ -136,7 +132,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         visibility=task.get("visibility"),
         screenshot_url=task.get("screenshotURL"),
         report_url=task.get("reportURL"),
-        stats_malicious=_mapping(result.get("stats")).get("malicious"),
+        stats_malicious=_urlscan.mapping(result.get("stats")).get("malicious"),
     )
     return summary
 
@@ -156,21 +152,3 @@ def _brands(value: Any) -> list[Any]:
 
 def _first(value: Any) -> Any:
     return value[:MAX_LISTED] if isinstance(value, list) else value
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _provider_text(data: Any) -> str:
-    if not isinstance(data, dict):
-        return ""
-    parts = [data.get("message"), data.get("description")]
-    return " - ".join(str(p) for p in parts if isinstance(p, str) and p)

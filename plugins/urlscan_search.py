@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Reply, Verdict
+from plugins import _urlscan
+from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -45,7 +46,7 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
     q = query(ioc)
     reply = ctx.fetch_json("GET", "/search/", params={"q": q, "size": SEARCH_SIZE}, accept=(400, 429))
     if reply.status in (400, 429):
-        raise error_for(ctx, reply)
+        raise _urlscan.error_for(ctx, reply)
     data = reply.data
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
@@ -64,35 +65,6 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
     return Finding(verdict=verdict, summary=summary, link=search_link(q), raw=data)
 
 
-def error_for(ctx: Context, reply: Reply) -> PluginError:
-    """Map urlscan's 400/429 answers: quota reset header, and the 400 it gives a malformed key."""
-    error = ctx.error_for(reply.status, reply.data, reply.headers)
-    if reply.status == 429 and error.retry_after_s is None:
-        error.retry_after_s = _seconds(reply.headers.get("x-rate-limit-reset-after"))
-    if reply.status == 400 and "api key" in _provider_text(reply.data).lower():
-        # Reported by a third-party connector: a malformed key gets 400 even where keys are optional.
-        return PluginError("auth_failed", ctx.safe_message("HTTP 400", _provider_text(reply.data)))
-    return error
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _provider_text(data: Any) -> str:
-    if not isinstance(data, dict):
-        return ""
-    parts = [data.get("message"), data.get("description")]
-    return " - ".join(str(p) for p in parts if isinstance(p, str) and p)
-
-
 def is_malicious(result: dict[str, Any]) -> bool:
     """Return True when a scan carries urlscan's malicious verdict (flat or under ``overall``)."""
     verdicts = result.get("verdicts")
@@ -105,7 +77,7 @@ def is_malicious(result: dict[str, Any]) -> bool:
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
     """Keep the listed fields of one scan, flattened to snake_case leaf names."""
-    task, page = _mapping(result.get("task")), _mapping(result.get("page"))
+    task, page = _urlscan.mapping(result.get("task")), _urlscan.mapping(result.get("page"))
     scan_id = result.get("_id") or task.get("uuid")
     entry: dict[str, Any] = {
         "id": scan_id,
