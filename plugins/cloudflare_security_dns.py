@@ -6,10 +6,10 @@ and developers.cloudflare.com/1.1.1.1/setup/#1111-for-families (blocked names re
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict
+from plugins import _dns
+from plugins.spec import Context, Finding, PluginSpec, Verdict
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -34,27 +34,18 @@ MAX_LIST = 10
 def lookup(ctx: Context, ioc: Ioc) -> Finding:
     """Ask the blocking resolver for the name's A record; a 0.0.0.0 answer means it is blocked."""
     name = host_name(ioc)
-    # The resolver URL is the endpoint itself (…/dns-query): request it as configured, no extra "/".
-    reply = ctx.fetch_json(
-        "GET", ctx.base_url, params={"name": name, "type": "A"}, headers={"Accept": "application/dns-json"}
-    )
-    data = reply.data
-    if not isinstance(data, dict) or not isinstance(data.get("Status"), int):
-        raise PluginError("provider_error", "the resolver's answer has no DNS Status")
+    data = _dns.query(ctx, name, "A", what="answer")
     summary = summarise(data)
     return Finding(verdict=verdict(summary), summary=summary, link=None, raw=data)
 
 
 def host_name(ioc: Ioc) -> str:
     """Return the name to check: the domain, or a URL's host (an IP host has no DNS reputation)."""
-    name = ioc.host if ioc.type == "url" else ioc.value
-    if not name:
-        raise PluginError("not_supported", "the URL has no host name to check")
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return name
-    raise PluginError("not_supported", "the URL's host is an IP address, not a name the resolver filters")
+    return _dns.host_name(
+        ioc,
+        no_host="the URL has no host name to check",
+        ip_host="the URL's host is an IP address, not a name the resolver filters",
+    )
 
 
 def summarise(data: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,10 @@ API reference: developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/make-
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Reply
+from plugins import _dns
+from plugins.spec import Context, Finding, PluginSpec
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -41,28 +41,16 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
 
 def host_name(ioc: Ioc) -> str:
     """Return the DNS name to resolve: the domain, or a URL's host (an IP host is not resolvable)."""
-    name = ioc.host if ioc.type == "url" else ioc.value
-    if not name:
-        raise PluginError("not_supported", "the URL has no host name to resolve")
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return name
-    raise PluginError("not_supported", "the URL's host is an IP address, not a name to resolve")
+    return _dns.host_name(
+        ioc,
+        no_host="the URL has no host name to resolve",
+        ip_host="the URL's host is an IP address, not a name to resolve",
+    )
 
 
 def query(ctx: Context, name: str, rtype: str) -> dict[str, Any]:
     """Send one DNS JSON query to the configured resolver URL and return its answer."""
-    # The resolver URL is the endpoint itself (…/dns-query): request it as configured, no extra "/".
-    reply: Reply = ctx.fetch_json(
-        "GET",
-        ctx.base_url,
-        params={"name": name, "type": rtype},
-        headers={"Accept": "application/dns-json"},
-    )
-    if not isinstance(reply.data, dict) or not isinstance(reply.data.get("Status"), int):
-        raise PluginError("provider_error", f"the resolver's {rtype} answer has no DNS Status")
-    return reply.data
+    return _dns.query(ctx, name, rtype, what=f"{rtype} answer")
 
 
 def summarise(first: dict[str, Any], replies: list[dict[str, Any]]) -> dict[str, Any]:
