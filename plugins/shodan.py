@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict
+from plugins import _shodan
+from plugins.spec import Context, Finding, PluginError, PluginSpec
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -24,9 +25,6 @@ SPEC = PluginSpec(
     default_url="https://api.shodan.io",
 )
 
-# Tags that make an exposed host worth a second look (Shodan's data alone gives no verdict).
-SUSPICIOUS_TAGS = frozenset({"malware", "c2", "compromised"})
-MAX_LIST = 10
 _SCALARS = ("ip_str", "org", "isp", "asn", "country_code", "country_name", "city", "os", "last_update")
 _LISTS = ("ports", "hostnames", "domains", "tags", "vulns")
 
@@ -41,23 +39,17 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
         return Finding(summary={"found": False, "message": message}, raw=reply.data)
     if not isinstance(reply.data, dict) or "ip_str" not in reply.data:
         raise _body_error(ctx, reply.data)
-    return Finding(verdict=verdict(reply.data), summary=summarise(reply.data), link=link, raw=reply.data)
+    return Finding(
+        verdict=_shodan.verdict(reply.data), summary=summarise(reply.data), link=link, raw=reply.data
+    )
 
 
 def summarise(data: dict[str, Any]) -> dict[str, Any]:
     """Keep the fields the catalog lists; lists capped at ten."""
     summary: dict[str, Any] = {"found": True}
     summary.update({name: data.get(name) for name in _SCALARS})
-    for name in _LISTS:
-        value = data.get(name)
-        summary[name] = list(value)[:MAX_LIST] if isinstance(value, list) else []
+    summary.update(_shodan.lists(data, _LISTS))
     return summary
-
-
-def verdict(data: dict[str, Any]) -> Verdict:
-    """Return suspicious for a host tagged malware/c2/compromised, otherwise unknown."""
-    tags = {str(tag).lower() for tag in data.get("tags") or []}
-    return "suspicious" if tags & SUSPICIOUS_TAGS else "unknown"
 
 
 def _error_text(data: Any) -> str | None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict
+from plugins import _shodan
+from plugins.spec import Context, Finding, PluginError, PluginSpec
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -21,9 +22,6 @@ SPEC = PluginSpec(
     default_url="https://internetdb.shodan.io",
 )
 
-# Same optional heuristic as the shodan plugin: these tags make a host suspicious.
-SUSPICIOUS_TAGS = frozenset({"malware", "c2", "compromised"})
-MAX_LIST = 10
 _LISTS = ("ports", "hostnames", "cpes", "tags", "vulns")
 
 
@@ -38,7 +36,7 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
     if not isinstance(reply.data, dict) or not any(name in reply.data for name in _LISTS):
         raise PluginError("provider_error", "InternetDB's answer has none of ports/hostnames/cpes/tags/vulns")
     return Finding(
-        verdict=verdict(reply.data),
+        verdict=_shodan.verdict(reply.data),
         summary=summarise(reply.data),
         link=f"https://www.shodan.io/host/{ioc.value}",
         raw=reply.data,
@@ -47,14 +45,4 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
 
 def summarise(data: dict[str, Any]) -> dict[str, Any]:
     """Keep the lists the catalog names, capped at ten."""
-    summary: dict[str, Any] = {"found": True}
-    for name in _LISTS:
-        value = data.get(name)
-        summary[name] = list(value)[:MAX_LIST] if isinstance(value, list) else []
-    return summary
-
-
-def verdict(data: dict[str, Any]) -> Verdict:
-    """Return suspicious for a host tagged malware/c2/compromised, otherwise unknown."""
-    tags = {str(tag).lower() for tag in data.get("tags") or []}
-    return "suspicious" if tags & SUSPICIOUS_TAGS else "unknown"
+    return {"found": True, **_shodan.lists(data, _LISTS)}
