@@ -37,7 +37,9 @@ _WORKER = textwrap.dedent(
 
 def test_three_processes_share_one_quota(redis_url: str) -> None:
     processes = [
-        subprocess.Popen([sys.executable, "-c", _WORKER, redis_url, "4"], stdout=subprocess.PIPE, cwd=ROOT, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, redis_url, "4"], stdout=subprocess.PIPE, cwd=ROOT, text=True
+        )
         for _ in range(3)
     ]
     times = sorted(t for p in processes for t in json.loads(p.communicate(timeout=60)[0]))

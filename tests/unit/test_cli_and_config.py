@@ -233,6 +233,9 @@ def test_plugins_command_lists_every_plugin_with_its_state(monkeypatch, capsys) 
     assert rows["abuseipdb"]["status"] == "disabled: ABUSEIPDB_API_KEY is not set"
     assert rows["joe_sandbox"]["status"] == "disabled: listed in SOCBUDDY_DISABLED_PLUGINS"
     assert rows["joe_sandbox"]["mode"] == "slow"
-    assert rows["virustotal"]["quota"] == "4/minute, 500/day" and rows["virustotal"]["left"] == "? (no REDIS_URL)"
+    assert (
+        rows["virustotal"]["quota"] == "4/minute, 500/day"
+        and rows["virustotal"]["left"] == "? (no REDIS_URL)"
+    )
     assert cli.main(["plugins"]) == 0
     assert "NAME" in capsys.readouterr().out
