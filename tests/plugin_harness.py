@@ -31,6 +31,8 @@ from workers.embedded import EmbeddedWorkers
 from workers.runner import PluginRunner
 
 Handler = Callable[[httpx.Request], httpx.Response]
+# A catalog fake's ``handle``: None for a request that is not its own.
+FakeHandler = Callable[[httpx.Request], httpx.Response | None]
 BASE = "http://provider.test"
 
 
@@ -111,6 +113,29 @@ def answer(status: int, body: Any = None, headers: Mapping[str, str] | None = No
         return json_response(status, body, headers)
 
     return handler
+
+
+def recording(handle: FakeHandler, seen: list[httpx.Request], *, unanswered: int | None = None) -> Handler:
+    """Return a handler that appends every request to ``seen`` and answers it with ``handle``.
+
+    A request ``handle`` does not answer (None) fails the test, or gets a bare ``unanswered`` status.
+    """
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        response = handle(request)
+        if response is None and unanswered is not None:
+            return httpx.Response(unanswered)
+        assert response is not None, request.url.path
+        return response
+
+    return handler
+
+
+def recorded(handle: FakeHandler, *, unanswered: int | None = None) -> tuple[list[httpx.Request], Handler]:
+    """Return a fresh request list and a ``recording`` handler that fills it."""
+    seen: list[httpx.Request] = []
+    return seen, recording(handle, seen, unanswered=unanswered)
 
 
 def refuse(request: httpx.Request) -> httpx.Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins.spec import PluginError
@@ -13,12 +12,7 @@ ENV = {"ABUSEIPDB_API_KEY": fp.ABUSEIPDB_KEY}
 
 
 def test_ok_sends_key_header_accept_and_query() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(200, fp.ABUSEIPDB_OK)
-
+    seen, handler = h.recorded(h.answer(200, fp.ABUSEIPDB_OK))
     result = h.lookup("abuseipdb", handler, "ip", "1.0.0.1", ENV)
     assert seen[0].url.path == "/check"
     assert dict(seen[0].url.params) == {"ipAddress": "1.0.0.1", "maxAgeInDays": "90"}

@@ -10,19 +10,9 @@ from tests import plugin_harness as h
 from tests.fakes.catalog import circl_hashlookup as fake
 
 
-def recording(seen: list[httpx.Request]) -> h.Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = fake.handle(request)
-        assert answer is not None, request.url.path
-        return answer
-
-    return handler
-
-
 def test_ok_known_file_is_harmless() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("circl_hashlookup", recording(seen), "hash", fake.SHA1.upper())
+    result = h.lookup("circl_hashlookup", h.recording(fake.handle, seen), "hash", fake.SHA1.upper())
     assert seen[0].method == "GET" and seen[0].url.path == f"/lookup/sha1/{fake.SHA1}"
     assert seen[0].headers["accept"] == "application/json"
     assert result["status"] == "ok" and result["verdict"] == "harmless"
@@ -41,7 +31,7 @@ def test_ok_known_file_is_harmless() -> None:
 @pytest.mark.parametrize(("value", "kind"), [("a" * 32, "md5"), ("b" * 64, "sha256")])
 def test_ok_path_per_hash_kind(value: str, kind: str) -> None:
     seen: list[httpx.Request] = []
-    h.lookup("circl_hashlookup", recording(seen), "hash", value)
+    h.lookup("circl_hashlookup", h.recording(fake.handle, seen), "hash", value)
     assert seen[0].url.path == f"/lookup/{kind}/{value}"
 
 

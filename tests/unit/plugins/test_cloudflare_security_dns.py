@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins.spec import PluginError
@@ -24,12 +23,7 @@ del NXDOMAIN["Answer"]
 
 
 def test_ok_blocked_name_is_malicious() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(200, BLOCKED)
-
+    seen, handler = h.recorded(h.answer(200, BLOCKED))
     result = h.lookup("cloudflare_security_dns", handler, "domain", "malicious.example")
     assert len(seen) == 1 and seen[0].method == "GET" and str(seen[0].url).startswith(h.BASE + "?")
     assert dict(seen[0].url.params) == {"name": "malicious.example", "type": "A"}
@@ -50,12 +44,7 @@ def test_ok_first_a_record_decides_after_a_cname() -> None:
         {"name": "www.malicious.example", "type": 5, "TTL": 60, "data": "malicious.example."},
         {"name": "malicious.example", "type": 1, "TTL": 60, "data": "0.0.0.0"},
     ]
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(200, {**BLOCKED, "Answer": chain})
-
+    seen, handler = h.recorded(h.answer(200, {**BLOCKED, "Answer": chain}))
     result = h.lookup("cloudflare_security_dns", handler, "url", "https://www.malicious.example/a?b=c")
     assert seen[0].url.params["name"] == "www.malicious.example"
     assert result["verdict"] == "malicious"

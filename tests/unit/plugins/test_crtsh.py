@@ -36,12 +36,7 @@ OLDER = {
 
 
 def test_ok_sends_query_and_summarises_entries() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(200, [ENTRY, OLDER])
-
+    seen, handler = h.recorded(h.answer(200, [ENTRY, OLDER]))
     result = h.lookup("crtsh", handler, "domain", "Evil.Example")
     assert seen[0].method == "GET" and seen[0].url.path == "/"
     assert dict(seen[0].url.params) == {"q": "evil.example", "output": "json"}

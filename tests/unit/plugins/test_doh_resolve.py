@@ -80,16 +80,11 @@ def test_ok_queries_each_type_with_dns_json_accept() -> None:
 
 
 def test_ok_url_uses_host_and_cname_chain_is_deduplicated() -> None:
-    seen: list[httpx.Request] = []
     chain = [
         {"name": "www.evil.example", "type": 5, "TTL": 60, "data": "evil.example."},
         {"name": "evil.example", "type": 1, "TTL": 60, "data": "198.51.100.23"},
     ]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(200, {**A_ANSWER, "AD": True, "Answer": chain})
-
+    seen, handler = h.recorded(h.answer(200, {**A_ANSWER, "AD": True, "Answer": chain}))
     result = h.lookup("doh_resolve", handler, "url", "https://WWW.evil.example/login?x=1")
     assert {r.url.params["name"] for r in seen} == {"www.evil.example"}
     assert len(result["summary"]["cname"]) == 1 and len(result["summary"]["a"]) == 1
@@ -102,12 +97,7 @@ def test_ok_url_with_ip_host_is_not_supported() -> None:
 
 
 def test_not_found_nxdomain_is_ok_unknown_after_one_query() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(200, NXDOMAIN)
-
+    seen, handler = h.recorded(h.answer(200, NXDOMAIN))
     result = h.lookup("doh_resolve", handler, "domain", "does-not-exist.example")
     assert len(seen) == 1
     assert result["status"] == "ok" and result["verdict"] == "unknown"

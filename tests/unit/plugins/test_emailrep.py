@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins.spec import PluginError
@@ -15,14 +14,7 @@ EMAIL = "j.doe@evil.example"
 
 
 def test_ok_sends_key_and_user_agent_and_summarises_the_example() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = fake.handle(request)
-        assert answer is not None
-        return answer
-
+    seen, handler = h.recorded(fake.handle)
     result = h.lookup(P, handler, "email", EMAIL, ENV)
     request = seen[0]
     assert request.method == "GET" and request.url.raw_path == b"/j.doe%40evil.example"

@@ -16,19 +16,9 @@ P = "google_safe_browsing"
 URL = "http://malicious.example/login.php"
 
 
-def recording(seen: list[httpx.Request]) -> h.Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = fake.handle(request)
-        assert answer is not None
-        return answer
-
-    return handler
-
-
 def test_ok_url_posts_lookup_body_with_key_in_query() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup(P, recording(seen), "url", URL, ENV)
+    result = h.lookup(P, h.recording(fake.handle, seen), "url", URL, ENV)
     request = seen[0]
     assert request.method == "POST" and request.url.path == "/threatMatches:find"
     assert dict(request.url.params) == {"key": fake.KEY} and "key" not in {k.lower() for k in request.headers}
@@ -68,7 +58,7 @@ def test_ok_url_posts_lookup_body_with_key_in_query() -> None:
 
 def test_ok_domain_is_sent_as_its_root_url() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup(P, recording(seen), "domain", "evil.example", ENV)
+    result = h.lookup(P, h.recording(fake.handle, seen), "domain", "evil.example", ENV)
     entries = json.loads(seen[0].content)["threatInfo"]["threatEntries"]
     assert entries == [{"url": "http://evil.example/"}]
     assert result["verdict"] == "malicious" and result["summary"]["checked_url"] == "http://evil.example/"

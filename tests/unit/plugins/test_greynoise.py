@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins.spec import PluginError
@@ -14,12 +13,7 @@ ENV = fake.ENV
 
 
 def test_ok_scanner_is_malicious_with_key_header() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return fake.handle(request) or httpx.Response(500)
-
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "ip", fake.MALICIOUS_IP, ENV)
     assert seen[0].method == "GET" and seen[0].url.path == "/v3/community/1.0.0.1"
     assert seen[0].headers["key"] == fake.KEY and not seen[0].url.params

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins.spec import PluginError
@@ -14,14 +13,7 @@ P = "hibp"
 
 
 def test_ok_sends_key_user_agent_and_explicit_flags() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = fake.handle(request)
-        assert answer is not None
-        return answer
-
+    seen, handler = h.recorded(fake.handle)
     result = h.lookup(P, handler, "email", fake.PWNED, ENV)
     request = seen[0]
     assert request.method == "GET" and request.url.raw_path.startswith(

@@ -14,18 +14,8 @@ PLUGIN = "ipinfo"
 ENV = fake.ENV
 
 
-def recording() -> tuple[list[httpx.Request], h.Handler]:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return fake.handle(request) or httpx.Response(500)
-
-    return seen, handler
-
-
 def test_ok_legacy_json_with_token_query() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "ip", fake.KNOWN_IP, ENV)
     assert seen[0].method == "GET" and seen[0].url.path == "/8.8.8.8/json"
     assert dict(seen[0].url.params) == {"token": fake.KEY} and "authorization" not in seen[0].headers
@@ -41,7 +31,7 @@ def test_ok_legacy_json_with_token_query() -> None:
 
 
 def test_ok_lite_when_the_url_names_the_lite_api() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     env = {**ENV, "IPINFO_URL": h.BASE + "/lite"}
     result = h.lookup(PLUGIN, handler, "ip", fake.KNOWN_IP, env)
     assert seen[0].url.path == "/lite/8.8.8.8" and seen[0].url.params["token"] == fake.KEY
@@ -55,7 +45,7 @@ def test_ok_lite_shape_on_the_legacy_path_is_read_as_lite() -> None:
 
 
 def test_ok_ipv6_is_percent_encoded() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     h.lookup(PLUGIN, handler, "ip", "2001:4860:4860::8888", ENV)
     assert seen[0].url.raw_path.startswith(b"/2001%3A4860%3A4860%3A%3A8888/json?")
 

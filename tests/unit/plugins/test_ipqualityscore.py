@@ -13,19 +13,9 @@ from tests.fakes.catalog import ipqualityscore as fake
 ENV = dict(fake.ENV)
 
 
-def recording(seen: list[httpx.Request]) -> h.Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = fake.handle(request)
-        assert answer is not None, request.url.path
-        return answer
-
-    return handler
-
-
 def test_ok_email_key_in_path() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("ipqualityscore", recording(seen), "email", fake.EMAIL, ENV)
+    result = h.lookup("ipqualityscore", h.recording(fake.handle, seen), "email", fake.EMAIL, ENV)
     request = seen[0]
     assert request.method == "GET"
     assert request.url.raw_path.decode().split("?")[0] == f"/email/{fake.KEY}/j.doe%40evil.example"
@@ -43,7 +33,7 @@ def test_ok_email_key_in_path() -> None:
 
 def test_ok_url_is_encoded_as_one_segment() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("ipqualityscore", recording(seen), "url", fake.URL, ENV)
+    result = h.lookup("ipqualityscore", h.recording(fake.handle, seen), "url", fake.URL, ENV)
     assert seen[0].url.raw_path.decode().split("?")[0] == (
         f"/url/{fake.KEY}/http%3A%2F%2Fmalicious.example%2Flogin.php"
     )
@@ -56,9 +46,9 @@ def test_ok_url_is_encoded_as_one_segment() -> None:
 
 def test_ok_domain_scanned_as_url_and_ip() -> None:
     seen: list[httpx.Request] = []
-    domain = h.lookup("ipqualityscore", recording(seen), "domain", "shop.example", ENV)
+    domain = h.lookup("ipqualityscore", h.recording(fake.handle, seen), "domain", "shop.example", ENV)
     assert seen[0].url.path == f"/url/{fake.KEY}/shop.example" and domain["verdict"] == "harmless"
-    ip = h.lookup("ipqualityscore", recording(seen), "ip", "1.0.0.1", ENV)
+    ip = h.lookup("ipqualityscore", h.recording(fake.handle, seen), "ip", "1.0.0.1", ENV)
     assert seen[1].url.path == f"/ip/{fake.KEY}/1.0.0.1"
     assert dict(seen[1].url.params) == {"strictness": "0", "allow_public_access_points": "true"}
     assert (
@@ -69,12 +59,7 @@ def test_ok_domain_scanned_as_url_and_ip() -> None:
 
 
 def test_ok_header_auth_option() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(200, fake.EMAIL_OK)
-
+    seen, handler = h.recorded(h.answer(200, fake.EMAIL_OK))
     env = {**ENV, "IPQUALITYSCORE_AUTH": "header"}
     result = h.lookup("ipqualityscore", handler, "email", fake.EMAIL, env)
     assert seen[0].url.path == "/email" and seen[0].url.params["email"] == fake.EMAIL

@@ -16,19 +16,9 @@ from tests.fakes.catalog import misp as fake
 ENV = dict(fake.ENV)
 
 
-def recording(seen: list[httpx.Request]) -> h.Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = fake.handle(request)
-        assert answer is not None, request.url.path
-        return answer
-
-    return handler
-
-
 def test_ok_ip_sends_raw_key_and_matches_composite_ip_port() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("misp", recording(seen), "ip", "1.0.0.1", ENV)
+    result = h.lookup("misp", h.recording(fake.handle, seen), "ip", "1.0.0.1", ENV)
     request = seen[0]
     assert request.method == "POST" and request.url.path == "/attributes/restSearch"
     assert request.headers["authorization"] == fake.KEY
@@ -65,7 +55,7 @@ def test_ok_ip_sends_raw_key_and_matches_composite_ip_port() -> None:
 )
 def test_ok_types_per_ioc(ioc_type: str, value: str, types: list[str], verdict: str) -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("misp", recording(seen), ioc_type, value, ENV)
+    result = h.lookup("misp", h.recording(fake.handle, seen), ioc_type, value, ENV)
     assert json.loads(seen[0].content)["type"] == types
     assert result["verdict"] == verdict and result["summary"]["count"] == 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins import otx
@@ -14,18 +13,8 @@ PLUGIN = "otx"
 ENV = fake.ENV
 
 
-def recording() -> tuple[list[httpx.Request], h.Handler]:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return fake.handle(request) or httpx.Response(500)
-
-    return seen, handler
-
-
 def test_ok_ip_with_four_pulses_is_malicious() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "ip", fake.PULSED_IP, ENV)
     assert seen[0].method == "GET" and seen[0].url.path == "/indicators/IPv4/1.0.0.1/general"
     assert seen[0].headers["x-otx-api-key"] == fake.KEY and not seen[0].url.params
@@ -39,7 +28,7 @@ def test_ok_ip_with_four_pulses_is_malicious() -> None:
 
 
 def test_ok_whitelisted_domain_is_harmless() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "domain", fake.WHITELISTED, ENV)
     assert seen[0].url.path == "/indicators/domain/whitelisted.example/general"
     assert result["verdict"] == "harmless" and result["summary"]["validation"] == ["Whitelisted domain"]
@@ -48,14 +37,14 @@ def test_ok_whitelisted_domain_is_harmless() -> None:
 
 
 def test_ok_subdomain_is_looked_up_as_hostname() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "domain", "mail.evil.example", ENV)
     assert seen[0].url.path == "/indicators/hostname/mail.evil.example/general"
     assert result["link"] == "https://otx.alienvault.com/indicator/hostname/mail.evil.example"
 
 
 def test_ok_url_is_percent_encoded_in_the_path_and_link() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "url", fake.URL, ENV)
     encoded = "http%3A%2F%2Fmalicious.example%2Flogin.php"
     assert seen[0].url.raw_path == f"/indicators/url/{encoded}/general".encode()
@@ -64,14 +53,14 @@ def test_ok_url_is_percent_encoded_in_the_path_and_link() -> None:
 
 
 def test_ok_url_with_query_string_keeps_it_inside_the_segment() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     h.lookup(PLUGIN, handler, "url", "http://a.example/p?q=1&r=2", ENV)
     assert seen[0].url.raw_path == b"/indicators/url/http%3A%2F%2Fa.example%2Fp%3Fq%3D1%26r%3D2/general"
     assert not seen[0].url.params
 
 
 def test_ok_hash_uses_file_type_and_related_malware_families() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "hash", fake.SHA256, ENV)
     assert seen[0].url.path == f"/indicators/file/{fake.SHA256}/general"
     assert result["verdict"] == "malicious" and result["summary"]["malware_families"] == ["AsyncRAT"]
@@ -79,7 +68,7 @@ def test_ok_hash_uses_file_type_and_related_malware_families() -> None:
 
 
 def test_ok_ipv6_type() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     h.lookup(PLUGIN, handler, "ip", "2001:4860:4860::8888", ENV)
     assert seen[0].url.path == "/indicators/IPv6/2001:4860:4860::8888/general"
 

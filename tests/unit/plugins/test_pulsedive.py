@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins.spec import PluginError
@@ -13,18 +12,8 @@ PLUGIN = "pulsedive"
 ENV = fake.ENV
 
 
-def recording() -> tuple[list[httpx.Request], h.Handler]:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return fake.handle(request) or httpx.Response(500)
-
-    return seen, handler
-
-
 def test_ok_domain_high_risk_is_malicious() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "domain", fake.DOMAIN, ENV)
     assert seen[0].method == "GET" and seen[0].url.path == "/info.php"
     assert dict(seen[0].url.params) == {"key": fake.KEY, "indicator": "evil.example"}
@@ -42,7 +31,7 @@ def test_ok_domain_high_risk_is_malicious() -> None:
 
 
 def test_ok_url_is_sent_whole_as_the_indicator() -> None:
-    seen, handler = recording()
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "url", fake.URL, ENV)
     assert seen[0].url.params["indicator"] == fake.URL
     assert result["verdict"] == "harmless" and result["link"] == "https://pulsedive.com/indicator/?iid=5678"

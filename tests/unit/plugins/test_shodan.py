@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins import shodan
@@ -14,12 +13,7 @@ ENV = fake.ENV
 
 
 def test_ok_sends_key_and_minify_as_query() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return fake.handle(request) or httpx.Response(500)
-
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup("shodan", handler, "ip", fake.KNOWN_IP, ENV)
     assert seen[0].method == "GET" and seen[0].url.path == "/shodan/host/8.8.8.8"
     assert dict(seen[0].url.params) == {"key": fake.KEY, "minify": "true"}
@@ -55,12 +49,7 @@ def test_ok_lists_capped_at_ten() -> None:
 
 
 def test_ok_ipv6_path_is_percent_encoded() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(200, {**fake.HOST, "ip_str": "2001:4860:4860::8888"})
-
+    seen, handler = h.recorded(h.answer(200, {**fake.HOST, "ip_str": "2001:4860:4860::8888"}))
     h.lookup("shodan", handler, "ip", "2001:4860:4860::8888", ENV)
     assert seen[0].url.raw_path.startswith(b"/shodan/host/2001%3A4860%3A4860%3A%3A8888?")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from plugins.spec import PluginError
@@ -13,12 +12,7 @@ PLUGIN = "shodan_internetdb"
 
 
 def test_ok_keyless_get_of_the_ip() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return fake.handle(request) or httpx.Response(500)
-
+    seen, handler = h.recorded(fake.handle, unanswered=500)
     result = h.lookup(PLUGIN, handler, "ip", fake.KNOWN_IP)
     assert seen[0].method == "GET" and seen[0].url.path == "/8.8.8.8" and not seen[0].url.params
     assert "key" not in seen[0].headers and seen[0].headers["user-agent"].startswith("SOCBuddy/")

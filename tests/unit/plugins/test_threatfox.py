@@ -15,19 +15,9 @@ from tests.fakes.catalog import threatfox as fake
 ENV = dict(fake.ENV)
 
 
-def recording(seen: list[httpx.Request]) -> h.Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = fake.handle(request)
-        assert answer is not None, request.url.path
-        return answer
-
-    return handler
-
-
 def test_ok_ip_matches_ip_port_entries() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("threatfox", recording(seen), "ip", "1.0.0.1", ENV)
+    result = h.lookup("threatfox", h.recording(fake.handle, seen), "ip", "1.0.0.1", ENV)
     request = seen[0]
     assert request.method == "POST" and request.url.path == "/" and request.headers["auth-key"] == fake.KEY
     assert json.loads(request.content) == {
@@ -54,7 +44,7 @@ def test_ok_ip_matches_ip_port_entries() -> None:
 )
 def test_ok_other_types_search_exactly(ioc_type: str, value: str, verdict: str, entry_id: str) -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("threatfox", recording(seen), ioc_type, value, ENV)
+    result = h.lookup("threatfox", h.recording(fake.handle, seen), ioc_type, value, ENV)
     assert json.loads(seen[0].content)["exact_match"] is True
     assert result["verdict"] == verdict and result["link"] == f"https://threatfox.abuse.ch/ioc/{entry_id}/"
 
@@ -87,7 +77,7 @@ def test_ok_loose_ip_search_keeps_only_this_ip_and_the_most_confident_leads() ->
 
 def test_ok_md5_is_sent_and_sha1_not_supported() -> None:
     seen: list[httpx.Request] = []
-    h.lookup("threatfox", recording(seen), "hash", "a" * 32, ENV)
+    h.lookup("threatfox", h.recording(fake.handle, seen), "hash", "a" * 32, ENV)
     assert json.loads(seen[0].content)["search_term"] == "a" * 32
     with pytest.raises(PluginError) as caught:
         h.raw_call("threatfox", fake.handle, "hash", "b" * 40, ENV)

@@ -16,23 +16,13 @@ from tests.fakes.catalog import urlhaus as fake
 ENV = dict(fake.ENV)
 
 
-def recording(seen: list[httpx.Request]) -> h.Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        answer = fake.handle(request)
-        assert answer is not None, request.url.path
-        return answer
-
-    return handler
-
-
 def form(request: httpx.Request) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
 
 
 def test_ok_url_posts_form_with_auth_key_header() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("urlhaus", recording(seen), "url", fake.URL, ENV)
+    result = h.lookup("urlhaus", h.recording(fake.handle, seen), "url", fake.URL, ENV)
     request = seen[0]
     assert request.method == "POST" and request.url.path == "/url/"
     assert request.headers["auth-key"] == fake.KEY and form(request) == {"url": fake.URL}
@@ -50,11 +40,11 @@ def test_ok_url_posts_form_with_auth_key_header() -> None:
 
 def test_ok_host_for_ip_and_domain() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("urlhaus", recording(seen), "ip", "8.8.8.8", ENV)
+    result = h.lookup("urlhaus", h.recording(fake.handle, seen), "ip", "8.8.8.8", ENV)
     assert seen[0].url.path == "/host/" and form(seen[0]) == {"host": "8.8.8.8"}
     assert result["verdict"] == "malicious" and result["link"] == "https://urlhaus.abuse.ch/host/8.8.8.8/"
     assert result["summary"]["urls"][0]["url_status"] == "online"
-    domain = h.lookup("urlhaus", recording(seen), "domain", "evil.example", ENV)
+    domain = h.lookup("urlhaus", h.recording(fake.handle, seen), "domain", "evil.example", ENV)
     assert form(seen[1]) == {"host": "evil.example"}
     assert domain["summary"]["url_count"] == "2" and domain["summary"]["surbl"] == "listed"
     assert domain["summary"]["urls"][0] == {
@@ -83,7 +73,7 @@ def test_ok_host_verdict_stale_offline_is_suspicious() -> None:
 @pytest.mark.parametrize(("value", "field"), [(fake.SHA256, "sha256_hash"), (fake.MD5, "md5_hash")])
 def test_ok_payload_by_md5_or_sha256(value: str, field: str) -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup("urlhaus", recording(seen), "hash", value, ENV)
+    result = h.lookup("urlhaus", h.recording(fake.handle, seen), "hash", value, ENV)
     assert seen[0].url.path == "/payload/" and form(seen[0]) == {field: value}
     assert result["verdict"] == "malicious"
     assert result["link"] == f"https://urlhaus.abuse.ch/browse.php?search={fake.SHA256}"

@@ -15,14 +15,6 @@ ENV = fake.ENV
 P = "urlscan_search"
 
 
-def recording(body: dict, seen: list[httpx.Request], status: int = 200):
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return h.json_response(status, body)
-
-    return handler
-
-
 @pytest.mark.parametrize(
     ("ioc_type", "value", "q"),
     [
@@ -39,7 +31,7 @@ def test_ok_query_per_type(ioc_type: str, value: str, q: str) -> None:
 
 def test_ok_sends_key_header_query_and_summarises_the_example() -> None:
     seen: list[httpx.Request] = []
-    result = h.lookup(P, recording(fake.SEARCH_HIT, seen), "domain", "evil.example", ENV)
+    result = h.lookup(P, h.recording(h.answer(200, fake.SEARCH_HIT), seen), "domain", "evil.example", ENV)
     request = seen[0]
     assert request.method == "GET" and request.url.path == "/search/"
     assert dict(request.url.params) == {"q": "domain:evil.example", "size": "100"}
