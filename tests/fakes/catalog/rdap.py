@@ -17,7 +17,7 @@ ENV: dict[str, str] = {}
 CASES = [("domain", "evil.example", "unknown"), ("ip", "8.8.8.8", "unknown")]
 
 
-def _vcard(*props: list) -> list:
+def vcard(*props: list) -> list:
     return ["vcard", [["version", {}, "text", "4.0"], *props]]
 
 
@@ -37,12 +37,12 @@ DOMAIN = {
             "handle": "9999",
             "roles": ["registrar"],
             "publicIds": [{"type": "IANA Registrar ID", "identifier": "9999"}],
-            "vcardArray": _vcard(["fn", {}, "text", "Example Registrar, Inc."]),
+            "vcardArray": vcard(["fn", {}, "text", "Example Registrar, Inc."]),
             "entities": [
                 {
                     "objectClassName": "entity",
                     "roles": ["abuse"],
-                    "vcardArray": _vcard(["email", {}, "text", "abuse@registrar.example"]),
+                    "vcardArray": vcard(["email", {}, "text", "abuse@registrar.example"]),
                 }
             ],
         }
@@ -66,7 +66,7 @@ NETWORK = {
         {
             "objectClassName": "entity",
             "roles": ["registrant"],
-            "vcardArray": _vcard(["fn", {}, "text", "Example Hosting Ltd"]),
+            "vcardArray": vcard(["fn", {}, "text", "Example Hosting Ltd"]),
         }
     ],
     "events": [{"eventAction": "registration", "eventDate": "2015-06-01T00:00:00Z"}],

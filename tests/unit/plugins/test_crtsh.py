@@ -10,19 +10,9 @@ import pytest
 from plugins import crtsh
 from plugins.spec import PluginError
 from tests import plugin_harness as h
+from tests.fakes.catalog import crtsh as fake
 
-ENTRY = {
-    "issuer_ca_id": 295815,
-    "issuer_name": "C=US, O=Let's Encrypt, CN=R11",
-    "common_name": "evil.example",
-    "name_value": "evil.example\nwww.evil.example",
-    "id": 15839920011,
-    "entry_timestamp": "2024-12-28T13:50:02.117",
-    "not_before": "2024-12-28T12:51:31",
-    "not_after": "2025-03-28T12:51:30",
-    "serial_number": "04a1b2c3d4e5f60718293a4b5c6d7e8f9012",
-    "result_count": 3,
-}
+ENTRY = fake.ENTRY
 OLDER = {
     **ENTRY,
     "id": 11111,

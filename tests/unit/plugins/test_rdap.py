@@ -11,6 +11,8 @@ import pytest
 from plugins import rdap
 from plugins.spec import PluginError
 from tests import plugin_harness as h
+from tests.fakes.catalog import rdap as fake
+from tests.fakes.catalog.rdap import NOT_FOUND, vcard
 
 REGISTRY = "https://rdap.registry.example/"
 RIR = "https://rdap.rir.example/"
@@ -37,27 +39,13 @@ IPV4_BOOTSTRAP = {
 IPV6_BOOTSTRAP = {**IPV4_BOOTSTRAP, "services": [[["2001:4200::/23"], ["https://rdap.v6.example/"]]]}
 
 
-def vcard(*props: list) -> list:
-    return ["vcard", [["version", {}, "text", "4.0"], *props]]
-
-
+# The catalog fake's domain with more to summarise: a named abuse desk, two name servers, a self link.
+_REGISTRAR = fake.DOMAIN["entities"][0]
 DOMAIN = {
-    "objectClassName": "domain",
-    "handle": "2881234567_DOMAIN_EXAMPLE-VRSN",
-    "ldhName": "EVIL.EXAMPLE",
-    "status": ["client transfer prohibited"],
-    "events": [
-        {"eventAction": "registration", "eventDate": "2024-12-27T18:22:05Z"},
-        {"eventAction": "expiration", "eventDate": "2025-12-27T18:22:05Z"},
-        {"eventAction": "last changed", "eventDate": "2024-12-28T09:00:00Z"},
-    ],
+    **fake.DOMAIN,
     "entities": [
         {
-            "objectClassName": "entity",
-            "handle": "9999",
-            "roles": ["registrar"],
-            "publicIds": [{"type": "IANA Registrar ID", "identifier": "9999"}],
-            "vcardArray": vcard(["fn", {}, "text", "Example Registrar, Inc."]),
+            **_REGISTRAR,
             "entities": [
                 {
                     "objectClassName": "entity",
@@ -73,7 +61,6 @@ DOMAIN = {
         {"objectClassName": "nameserver", "ldhName": "NS1.HOSTER.EXAMPLE"},
         {"objectClassName": "nameserver", "ldhName": "NS2.HOSTER.EXAMPLE"},
     ],
-    "secureDNS": {"delegationSigned": False},
     "links": [
         {
             "value": "https://rdap.registry.example/domain/EVIL.EXAMPLE",
@@ -82,7 +69,6 @@ DOMAIN = {
             "type": "application/rdap+json",
         }
     ],
-    "rdapConformance": ["rdap_level_0"],
 }
 NETWORK = {
     "objectClassName": "ip network",
@@ -125,7 +111,6 @@ NETWORK = {
     ],
     "rdapConformance": ["rdap_level_0", "cidr0"],
 }
-NOT_FOUND = {"errorCode": 404, "title": "Not Found", "description": ["The requested object was not found."]}
 BOOTSTRAPS = {"/dns.json": DNS_BOOTSTRAP, "/ipv4.json": IPV4_BOOTSTRAP, "/ipv6.json": IPV6_BOOTSTRAP}
 
 
