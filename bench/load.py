@@ -520,20 +520,20 @@ def main() -> int:
             f"service ready at {stack.base}; {args.clients} clients for {args.duration:g} s ...", flush=True
         )
         clients = [Client(i, stack.base, stack.key, ledger, texts, args) for i in range(args.clients)]
-        cpu_before = stack.cpu_seconds()
+        cpu_before = stack.cpu_snapshot()
         started = time.monotonic()
         deadline = started + args.duration
         with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
             list(pool.map(lambda c: c.run(deadline), clients))
         elapsed = time.monotonic() - started
-        cpu = {role: used - cpu_before.get(role, 0.0) for role, used in stack.cpu_seconds().items()}
+        cpu = stack.cpu_used(cpu_before, stack.cpu_snapshot())
         dead = stack.dead()
         check = settle_and_check(stack.base, stack.key, ledger, args.settle)
         summary = report(args, ledger, elapsed, check, stack)
         print(
             "CPU during the load (share of one core): "
             + ", ".join(f"{role} {used / elapsed:.2f}" for role, used in cpu.items())
-            + f" (machine: every process, this benchmark's and others'; {os.cpu_count()} cores)"
+            + f" (postgres: this database's backends; machine: every process, others' too; {os.cpu_count()} cores)"
         )
         summary["cpu_cores"] = {role: used / elapsed for role, used in cpu.items()}
         dead += [d for d in stack.dead() if d not in dead]

@@ -191,8 +191,12 @@ class Stack:
             if proc.poll() is not None
         ]
 
-    def cpu_seconds(self) -> dict[str, float]:
-        """Return the CPU seconds (user + system) used so far by each role's process trees."""
+    def cpu_snapshot(self) -> dict[str, dict[int, float]]:
+        """Return the CPU seconds (user + system) used so far, per role and process.
+
+        Roles: the machine as a whole (pid 0), this process (the clients), the web and worker
+        process trees, the fake, and the PostgreSQL backends connected to this run's database.
+        """
         tick = os.sysconf("SC_CLK_TCK")
         parents: dict[int, int] = {}
         times: dict[int, float] = {}
@@ -204,20 +208,42 @@ class Stack:
                     continue
                 parents[int(entry.name)] = int(fields[1])
                 times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-        roles: dict[str, list[int]] = {}
+        roots: dict[str, set[int]] = {}
         for name, proc in self.procs:
-            roles.setdefault(name, []).append(proc.pid)
+            roots.setdefault(name, set()).add(proc.pid)
         if self.fake is not None:
-            roles["fake"] = [self.fake.pid]
+            roots["fake"] = {self.fake.pid}
         cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         busy = sum(cpu) - cpu[3] - cpu[4]  # everything but idle and iowait
-        out = {"machine": busy / tick, "clients": times.get(os.getpid(), 0.0)}  # this process: the clients
-        for role, roots in roles.items():
-            tree = set(roots)
+        out = {"machine": {0: busy / tick}, "clients": {os.getpid(): times.get(os.getpid(), 0.0)}}
+        for role, tree in roots.items():
             while children := {pid for pid, parent in parents.items() if parent in tree} - tree:
                 tree |= children
-            out[role] = sum(times.get(pid, 0.0) for pid in tree)
+            out[role] = {pid: times.get(pid, 0.0) for pid in tree}
+        out["postgres"] = {pid: times[pid] for pid in self._backends() if pid in times}
         return out
+
+    def _backends(self) -> set[int]:
+        import psycopg2
+
+        try:
+            admin = psycopg2.connect(self.admin_url)
+        except psycopg2.Error:
+            return set()
+        try:
+            cursor = admin.cursor()
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db_name,))
+            return {row[0] for row in cursor.fetchall()}
+        finally:
+            admin.close()
+
+    @staticmethod
+    def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+        """Return the CPU seconds each role used between two snapshots (processes alive at the end)."""
+        return {
+            role: sum(used - before.get(role, {}).get(pid, 0.0) for pid, used in pids.items())
+            for role, pids in after.items()
+        }
 
     def log_tail(self, chars: int = 2000) -> str:
         return "\n".join(
