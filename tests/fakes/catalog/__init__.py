@@ -18,10 +18,12 @@ Sandbox fakes finish a submission after a poll or two. The bodies follow provide
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import threading
 import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 
@@ -33,6 +35,13 @@ def modules() -> list[types.ModuleType]:
     """Return every catalog fake module."""
     names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
     return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+def json_response(status: int, body: Any) -> httpx.Response:
+    """Return a JSON answer serialised by ``json.dumps`` with its default separators."""
+    return httpx.Response(
+        status, headers={"Content-Type": "application/json"}, content=json.dumps(body).encode()
+    )
 
 
 def url_prefix(url_var: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
+
+from tests.fakes import catalog
 
 PLUGIN = "anyrun"
 KEY = "fake-anyrun-key"
@@ -72,18 +73,18 @@ class Fake:
             return None
         self.requests.append(request)
         if request.headers.get("authorization") != f"API-Key {self.key}":
-            return _json(401, BAD_KEY)
+            return catalog.json_response(401, BAD_KEY)
         if request.method == "POST" and path == "/analysis":
-            return _json(200, QUEUED if self.queued else SUBMITTED)
+            return catalog.json_response(200, QUEUED if self.queued else SUBMITTED)
         if request.method == "GET" and path.startswith("/analysis/monitor/"):
             return self._monitor(path.rsplit("/", 1)[-1])
         if request.method == "GET" and path == f"/analysis/{TASK_ID}":
-            return _json(200, report())
-        return _json(404, {"error": True, "message": "Task not found"})
+            return catalog.json_response(200, report())
+        return catalog.json_response(404, {"error": True, "message": "Task not found"})
 
     def _monitor(self, task_id: str) -> httpx.Response:
         if task_id != TASK_ID:
-            return _json(404, {"error": True, "message": "Task not found"})
+            return catalog.json_response(404, {"error": True, "message": "Task not found"})
         with self.lock:
             seen = self.polls[task_id] = self.polls.get(task_id, 0) + 1
         if seen <= self.polls_before_finish:
@@ -91,12 +92,6 @@ class Fake:
         else:
             status = -1 if self.fail else 100
         return httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=event(status))
-
-
-def _json(status: int, body: Any) -> httpx.Response:
-    return httpx.Response(
-        status, headers={"Content-Type": "application/json"}, content=json.dumps(body).encode()
-    )
 
 
 _STATE = Fake(polls_before_finish=1)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
-import json
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from tests.fakes import catalog
 
 PLUGIN = "triage"
 KEY = "fake-triage-key"
@@ -108,21 +109,21 @@ class Fake:
             return None
         self.requests.append(request)
         if request.headers.get("authorization") != f"Bearer {self.key}":
-            return _json(401, UNAUTHORIZED)
+            return catalog.json_response(401, UNAUTHORIZED)
         if request.method == "POST" and path == "/samples":
-            return _json(200, SUBMITTED)
+            return catalog.json_response(200, SUBMITTED)
         if request.method == "GET" and path == "/search":
             return self._search(request.url.params.get("query", ""))
         if request.method == "GET" and path.endswith("/overview.json"):
             sample_id = urllib.parse.unquote(path.split("/")[2])
             return (
-                _json(200, overview(sample_id))
+                catalog.json_response(200, overview(sample_id))
                 if sample_id in (SAMPLE_ID, FOUND_ID)
-                else _json(404, NOT_FOUND)
+                else catalog.json_response(404, NOT_FOUND)
             )
         if request.method == "GET" and path == f"/samples/{SAMPLE_ID}":
-            return _json(200, self._state(SAMPLE_ID))
-        return _json(404, NOT_FOUND)
+            return catalog.json_response(200, self._state(SAMPLE_ID))
+        return catalog.json_response(404, NOT_FOUND)
 
     def _state(self, sample_id: str) -> dict[str, Any]:
         with self.lock:
@@ -134,14 +135,8 @@ class Fake:
     def _search(self, query: str) -> httpx.Response:
         kind, _, value = query.partition(":")
         if kind in ("md5", "sha1", "sha256") and value == KNOWN_SHA256:
-            return _json(200, SEARCH)
-        return _json(200, {"data": [], "next": None})
-
-
-def _json(status: int, body: Any) -> httpx.Response:
-    return httpx.Response(
-        status, headers={"Content-Type": "application/json"}, content=json.dumps(body).encode()
-    )
+            return catalog.json_response(200, SEARCH)
+        return catalog.json_response(200, {"data": [], "next": None})
 
 
 _STATE = Fake(polls_before_finish=1)

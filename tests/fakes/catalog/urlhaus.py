@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs
 
 import httpx
+
+from tests.fakes import catalog
 
 PLUGIN = "urlhaus"
 KEY = "abusech-test-key-0123456789"
@@ -106,12 +107,6 @@ PAYLOAD_OK = {
 NOT_FOUND = {"query_status": "no_results"}
 
 
-def _json(status: int, body: object) -> httpx.Response:
-    return httpx.Response(
-        status, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-
-
 def answer(path: str, form: dict[str, str]) -> dict:
     """Return the body URLhaus gives for one query."""
     if path == "/url/":
@@ -127,6 +122,6 @@ def handle(request: httpx.Request) -> httpx.Response | None:
     if request.method != "POST" or request.url.path not in ("/url/", "/host/", "/payload/"):
         return None
     if request.headers.get("auth-key") != KEY:
-        return _json(401, {"query_status": "unknown_auth_key"})
+        return catalog.json_response(401, {"query_status": "unknown_auth_key"})
     form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-    return _json(200, answer(request.url.path, form))
+    return catalog.json_response(200, answer(request.url.path, form))
