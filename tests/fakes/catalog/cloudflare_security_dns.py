@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.fakes.catalog._dns import dns_json
+
 PLUGIN = "cloudflare_security_dns"
 ENV: dict[str, str] = {}
 CASES = [("domain", "malicious.example", "malicious"), ("url", "http://benign.example/", "unknown")]
@@ -17,15 +19,6 @@ def handle(request: httpx.Request) -> httpx.Response | None:
         return httpx.Response(415)
     name = request.url.params["name"]
     address = _ADDRESSES.get(name)
-    body: dict[str, object] = {
-        "Status": 0 if address else 3,
-        "TC": False,
-        "RD": True,
-        "RA": True,
-        "AD": False,
-        "CD": False,
-        "Question": [{"name": name, "type": 1}],
-    }
     if address and request.url.params.get("type") == "A":
-        body["Answer"] = [{"name": name, "type": 1, "TTL": 60, "data": address}]
-    return httpx.Response(200, json=body, headers={"Content-Type": "application/dns-json"})
+        return dns_json(name, 0, [{"name": name, "type": 1, "TTL": 60, "data": address}])
+    return dns_json(name, 0 if address else 3)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.fakes.catalog._dns import dns_json
+
 PLUGIN = "doh_resolve"
 ENV: dict[str, str] = {}
 CASES = [("domain", "evil.example", "unknown"), ("url", "http://evil.example/login.php", "unknown")]
@@ -21,15 +23,6 @@ def handle(request: httpx.Request) -> httpx.Response | None:
         return httpx.Response(415)
     name, rtype = request.url.params["name"], request.url.params.get("type", "A")
     known = name == "evil.example"
-    body = {
-        "Status": 0 if known else 3,
-        "TC": False,
-        "RD": True,
-        "RA": True,
-        "AD": False,
-        "CD": False,
-        "Question": [{"name": name, "type": 1}],
-    }
     if known:
-        body["Answer"] = _RECORDS.get(rtype, [])
-    return httpx.Response(200, json=body, headers={"Content-Type": "application/dns-json"})
+        return dns_json(name, 0, _RECORDS.get(rtype, []))
+    return dns_json(name, 3)
