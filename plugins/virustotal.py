@@ -5,10 +5,10 @@ API reference: docs.virustotal.com/reference (``x-apikey`` header; JSON:API bodi
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 from urllib.parse import quote
 
+from plugins import _virustotal
 from plugins.spec import Context, Finding, PluginError, PluginSpec, verdict_from_counts
 from shared.iocs.normalize import Ioc
 
@@ -25,9 +25,6 @@ SPEC = PluginSpec(
     default_url="https://www.virustotal.com/api/v3",
 )
 
-QUOTA_BACKOFF_S = 60.0  # VT sends no Retry-After; its public quota is per minute.
-GUI = "https://www.virustotal.com/gui"
-_STATS = ("malicious", "suspicious", "harmless", "undetected", "timeout")
 _TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     "ip": ("as_owner", "asn", "country", "network"),
     "domain": ("registrar", "creation_date", "categories"),
@@ -36,27 +33,17 @@ _TYPE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def url_id(url: str) -> str:
-    """Return VirusTotal's URL identifier: URL-safe base64 of the URL without padding."""
-    return base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
-
-
 def request_path(ioc: Ioc) -> str:
     """Return the object path for an IOC."""
     if ioc.type == "url":
-        return f"/urls/{url_id(ioc.value)}"
+        return f"/urls/{_virustotal.url_id(ioc.value)}"
     collection = {"ip": "ip_addresses", "domain": "domains", "hash": "files"}[ioc.type]
     return f"/{collection}/{quote(ioc.value, safe='')}"
 
 
 def lookup(ctx: Context, ioc: Ioc) -> Finding:
     """Fetch VirusTotal's object for the IOC and summarise its last analysis."""
-    try:
-        reply = ctx.fetch_json("GET", request_path(ioc), accept=(404,))
-    except PluginError as ex:
-        if ex.code == "rate_limited" and ex.retry_after_s is None:
-            ex.retry_after_s = QUOTA_BACKOFF_S
-        raise
+    reply = _virustotal.fetch(ctx, "GET", request_path(ioc), accept=(404,))
     if reply.status == 404:
         return Finding(
             summary={"found": False, "message": "VirusTotal has no record of this indicator"}, raw=reply.data
@@ -71,7 +58,7 @@ def _finding(ioc: Ioc, data: dict[str, Any], raw: Any) -> Finding:
     attributes = data["attributes"]
     summary = summarise(ioc.type, attributes)
     stats = attributes.get("last_analysis_stats") or {}
-    counts = {name: int(stats.get(name) or 0) for name in _STATS}
+    counts = {name: int(stats.get(name) or 0) for name in _virustotal.STATS}
     verdict = verdict_from_counts(
         counts["malicious"], counts["suspicious"], counts["harmless"] + counts["undetected"]
     )
@@ -83,7 +70,7 @@ def summarise(ioc_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
     """Keep the fields the catalog lists, flattened to snake_case leaf names."""
     stats = attributes.get("last_analysis_stats") or {}
     votes = attributes.get("total_votes") or {}
-    summary: dict[str, Any] = {name: stats.get(name, 0) for name in _STATS}
+    summary: dict[str, Any] = {name: stats.get(name, 0) for name in _virustotal.STATS}
     summary.update(
         last_analysis_date=attributes.get("last_analysis_date"),
         reputation=attributes.get("reputation"),
@@ -106,6 +93,6 @@ def summarise(ioc_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
 def link(ioc: Ioc, data: dict[str, Any]) -> str:
     """Return VirusTotal's page for the IOC."""
     if ioc.type == "url":
-        return f"{GUI}/url/{data.get('id') or url_id(ioc.value)}"
+        return f"{_virustotal.GUI}/url/{data.get('id') or _virustotal.url_id(ioc.value)}"
     kind = {"ip": "ip-address", "domain": "domain", "hash": "file"}[ioc.type]
-    return f"{GUI}/{kind}/{ioc.value}"
+    return f"{_virustotal.GUI}/{kind}/{ioc.value}"

@@ -6,12 +6,12 @@ header; JSON:API bodies; analysis ``status`` is ``queued``, ``in-progress`` or `
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Any
 from urllib.parse import quote
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Reply, Submitted, verdict_from_counts
+from plugins import _virustotal
+from plugins.spec import Context, Finding, PluginError, PluginSpec, Submitted, verdict_from_counts
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -31,18 +31,15 @@ SPEC = PluginSpec(
     poll_timeout_s=600.0,
 )
 
-QUOTA_BACKOFF_S = 60.0  # VT sends no Retry-After; its public quota (4/min) is per minute.
-GUI = "https://www.virustotal.com/gui"
 RUNNING = frozenset({"queued", "in-progress"})
 FLAGGED = frozenset({"malicious", "suspicious"})
 MAX_FLAGGED = 10
-_STATS = ("malicious", "suspicious", "harmless", "undetected", "timeout")
 _ANALYSIS_ID = re.compile(r"^u-([0-9a-f]{64})-\d+$")
 
 
 def submit(ctx: Context, ioc: Ioc) -> Submitted | Finding:
     """Submit the URL for analysis and return the analysis id as the job."""
-    reply = _fetch(ctx, "POST", "/urls", data={"url": ioc.value})
+    reply = _virustotal.fetch(ctx, "POST", "/urls", data={"url": ioc.value})
     data = reply.data.get("data") if isinstance(reply.data, dict) else None
     analysis_id = data.get("id") if isinstance(data, dict) else None
     if not isinstance(analysis_id, str) or not analysis_id:
@@ -52,7 +49,7 @@ def submit(ctx: Context, ioc: Ioc) -> Submitted | Finding:
 
 def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
     """Return the completed analysis, or None while it is queued or in progress."""
-    reply = _fetch(ctx, "GET", f"/analyses/{quote(job_id, safe='')}", accept=(404,))
+    reply = _virustotal.fetch(ctx, "GET", f"/analyses/{quote(job_id, safe='')}", accept=(404,))
     if reply.status == 404:
         return Finding(
             summary={"found": False, "message": "VirusTotal has no record of this analysis"},
@@ -73,19 +70,9 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
     return _finding(ioc, job_id, attributes, body)
 
 
-def _fetch(ctx: Context, method: str, path: str, **kwargs: Any) -> Reply:
-    """Call VirusTotal, giving a quota error without Retry-After the per-minute backoff."""
-    try:
-        return ctx.fetch_json(method, path, **kwargs)
-    except PluginError as ex:
-        if ex.code == "rate_limited" and ex.retry_after_s is None:
-            ex.retry_after_s = QUOTA_BACKOFF_S
-        raise
-
-
 def _finding(ioc: Ioc, job_id: str, attributes: dict[str, Any], body: dict[str, Any]) -> Finding:
     summary = summarise(attributes, body.get("meta") or {})
-    counts = {name: int(summary[name] or 0) for name in _STATS}
+    counts = {name: int(summary[name] or 0) for name in _virustotal.STATS}
     verdict = verdict_from_counts(
         counts["malicious"], counts["suspicious"], counts["harmless"] + counts["undetected"]
     )
@@ -103,7 +90,7 @@ def summarise(attributes: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any
         if isinstance(r, dict) and r.get("category") in FLAGGED
     }
     url_info = meta.get("url_info") or {}
-    summary: dict[str, Any] = {name: stats.get(name, 0) for name in _STATS}
+    summary: dict[str, Any] = {name: stats.get(name, 0) for name in _virustotal.STATS}
     summary.update(
         status=attributes.get("status"),
         date=attributes.get("date"),
@@ -119,7 +106,5 @@ def link(ioc: Ioc, job_id: str, meta: dict[str, Any]) -> str:
     url_id = url_info.get("id") if isinstance(url_info, dict) else None
     if not url_id:
         match = _ANALYSIS_ID.match(job_id)
-        url_id = (
-            match.group(1) if match else base64.urlsafe_b64encode(ioc.value.encode()).decode().rstrip("=")
-        )
-    return f"{GUI}/url/{url_id}"
+        url_id = match.group(1) if match else _virustotal.url_id(ioc.value)
+    return f"{_virustotal.GUI}/url/{url_id}"

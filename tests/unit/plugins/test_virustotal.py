@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from plugins import virustotal
+from plugins import _virustotal
 from plugins.spec import PluginError
 from tests import plugin_harness as h
 from tests.fakes import providers as fp
@@ -28,7 +28,7 @@ ENV = {"VIRUSTOTAL_API_KEY": fp.VT_KEY}
 
 def test_url_id_is_unpadded_urlsafe_base64() -> None:
     assert (
-        virustotal.url_id("http://malicious.example/login.php")
+        _virustotal.url_id("http://malicious.example/login.php")
         == "aHR0cDovL21hbGljaW91cy5leGFtcGxlL2xvZ2luLnBocA"
     )
 
@@ -132,7 +132,7 @@ def test_rate_limited_without_retry_after_backs_off_a_minute() -> None:
     assert h.lookup("virustotal", reply, "ip", "1.1.1.1")["error"]["code"] == "rate_limited"
     with pytest.raises(PluginError) as caught:
         h.raw_call("virustotal", reply, "ip", "1.1.1.1")
-    assert caught.value.retry_after_s == virustotal.QUOTA_BACKOFF_S
+    assert caught.value.retry_after_s == _virustotal.QUOTA_BACKOFF_S
 
 
 def test_server_error_is_unavailable() -> None:

@@ -7,6 +7,7 @@ import urllib.parse
 import httpx
 import pytest
 
+from plugins import _virustotal
 from plugins import virustotal_url_scan as plugin
 from plugins.spec import PluginError, Submitted
 from tests import plugin_harness as h
@@ -114,7 +115,7 @@ def test_rate_limited_without_retry_after_backs_off_a_minute() -> None:
     assert isinstance(result, dict) and result["error"]["code"] == "rate_limited"
     with pytest.raises(PluginError) as caught:
         h.poll(NAME, reply, "url", URL, JOB, ENV)
-    assert caught.value.retry_after_s == plugin.QUOTA_BACKOFF_S
+    assert caught.value.retry_after_s == _virustotal.QUOTA_BACKOFF_S
 
 
 def test_server_error() -> None:
