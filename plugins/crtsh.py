@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict
+from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict, parse_iso_time
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -81,7 +81,7 @@ def summarise(certs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def verdict(summary: dict[str, Any], now: datetime | None = None) -> Verdict:
     """Suspicious when the first logged certificate is newer than NEWLY_OBSERVED_DAYS, else unknown."""
-    first = _parse_time(summary.get("first_entry_timestamp"))
+    first = parse_iso_time(summary.get("first_entry_timestamp"))
     now = now or datetime.now(UTC)
     if first is not None and now - first < timedelta(days=NEWLY_OBSERVED_DAYS):
         return "suspicious"
@@ -100,14 +100,3 @@ def _distinct(values: Any) -> list[str]:
 def _extreme(certs: list[dict[str, Any]], name: str, pick: Any) -> str | None:
     values = [str(c[name]) for c in certs if c.get(name)]
     return pick(values) if values else None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """Parse crt.sh's ISO timestamps (UTC, no zone suffix); None when absent or malformed."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

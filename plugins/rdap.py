@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Reply, Verdict
+from plugins.spec import Context, Finding, PluginError, PluginSpec, Reply, Verdict, parse_iso_time
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -300,7 +300,7 @@ def self_link(data: dict[str, Any]) -> str | None:
 
 def domain_verdict(summary: dict[str, Any], now: datetime | None = None) -> Verdict:
     """Suspicious when the domain was registered less than NEW_DOMAIN_DAYS ago, else unknown."""
-    registered = _parse_time(summary.get("registration"))
+    registered = parse_iso_time(summary.get("registration"))
     now = now or datetime.now(UTC)
     if registered is not None and now - registered < timedelta(days=NEW_DOMAIN_DAYS):
         return "suspicious"
@@ -309,13 +309,3 @@ def domain_verdict(summary: dict[str, Any], now: datetime | None = None) -> Verd
 
 def _list(value: Any) -> list[Any]:
     return list(value)[:MAX_LIST] if isinstance(value, list) else []
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
