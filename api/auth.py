@@ -102,7 +102,7 @@ class AuthAuditMiddleware:
         try:
             self.db.connect(reuse_if_open=True)
             audit.record(entry, status, duration_ms)
-        except (peewee.PeeweeException, SocbuddyError) as ex:
+        except (peewee.PeeweeException, SocbuddyError, ValueError) as ex:
             # Nothing can be audited without the database: the client gets 503, the log keeps the event.
             logger.error(
                 "audit write failed (%s); event: %s", type(ex).__name__, entry.as_row(status, duration_ms)

@@ -29,6 +29,11 @@ def read_json_object(req: falcon.Request, max_bytes: int) -> dict[str, Any]:
         raise InvalidRequest("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
+    try:
+        # A \\ud800-style escape decodes to a lone surrogate: valid JSON, but not Unicode text.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest("the body holds a lone surrogate escape, which is not Unicode text") from None
     return body
 
 

@@ -28,20 +28,25 @@ class Entry:
     analysis_id: str | None = None
 
     def as_row(self, status: int, duration_ms: int) -> dict[str, Any]:
-        """Return the columns of the audit row."""
+        """Return the columns of the audit row (text made storable: NULs and lone surrogates escaped)."""
         return {
             "account": self.account,
             "key_prefix": self.key_prefix,
-            "method": self.method[:16],
-            "route": self.route[:128],
-            "params": {k[:64]: str(v)[:PARAM_MAX_CHARS] for k, v in self.params.items()},
+            "method": storable(self.method)[:16],
+            "route": storable(self.route)[:128],
+            "params": {storable(k)[:64]: storable(str(v))[:PARAM_MAX_CHARS] for k, v in self.params.items()},
             "status": status,
             "duration_ms": duration_ms,
-            "client": (self.client or "")[:64] or None,
-            "ioc": self.ioc[:2048] if self.ioc else None,
+            "client": storable(self.client or "")[:64] or None,
+            "ioc": storable(self.ioc)[:2048] if self.ioc else None,
             "ioc_type": self.ioc_type,
             "analysis_id": uuid.UUID(self.analysis_id) if self.analysis_id else None,
         }
+
+
+def storable(text: str) -> str:
+    """Return text any database accepts: NUL as \\x00, lone surrogates as \\udXXX escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def record(entry: Entry, status: int, duration_ms: int) -> None:

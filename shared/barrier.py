@@ -7,12 +7,15 @@ in-process queue backs it in ``socbuddy dev``. Both have the same two methods.
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import time
 from typing import Any, Protocol
 
 import redis
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "socbuddy:barrier:"
 KEY_TTL_S = 600
@@ -44,17 +47,21 @@ class RedisBarrier:
         key = KEY_PREFIX + analysis_id
         deadline = time.monotonic() + timeout_s
         outcomes: dict[str, dict[str, Any]] = {}
-        while not expected <= outcomes.keys():
-            remaining = deadline - time.monotonic()
-            if remaining < _MIN_WAIT_S:
-                break
-            # BLPOP with 0 blocks forever: the remaining time is always positive here.
-            item = self._redis.blpop([key], timeout=remaining)
-            if item is None:
-                break
-            outcome = json.loads(item[1])
-            outcomes[outcome["plugin"]] = outcome
-        self._redis.delete(key)
+        try:
+            while not expected <= outcomes.keys():
+                remaining = deadline - time.monotonic()
+                if remaining < _MIN_WAIT_S:
+                    break
+                # BLPOP with 0 blocks forever: the remaining time is always positive here.
+                item = self._redis.blpop([key], timeout=remaining)
+                if item is None:
+                    break
+                outcome = json.loads(item[1])
+                outcomes[outcome["plugin"]] = outcome
+            self._redis.delete(key)
+        except redis.RedisError as ex:
+            # The work is stored and sent: answer from the rows (what is missing is pending).
+            logger.warning("barrier wait for %s failed: %s", analysis_id, type(ex).__name__)
         return outcomes
 
 

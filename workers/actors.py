@@ -184,6 +184,9 @@ class _Work:
         delay_s = backoff_s(row.attempts, schedule)
         if retry_after_s is not None:
             delay_s = max(delay_s, retry_after_s)
+        # Never sleep past the deadline: the poll due then finishes the row with timeout.
+        left_s = schedule.timeout_s - (utcnow() - row.created_at).total_seconds()
+        delay_s = min(delay_s, max(left_s, 0.0) + 0.1)
         with self.rt.db.connection_context():
             mine = analyses.reschedule(row, utcnow() + dt.timedelta(seconds=delay_s))
         if mine:

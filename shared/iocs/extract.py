@@ -152,8 +152,14 @@ def _candidates(kinds: tuple[str, ...]) -> re.Pattern[str]:
 _FALLBACKS = {kind: _ALTERNATIVES[index + 1 :] for index, (kind, _) in enumerate(_ALTERNATIVES)}
 
 
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def extract(text: str) -> dict[str, list[str]]:
     """Return the indicators in ``text`` by type, refanged, normalised and in order of appearance."""
+    if _NOT_TEXT.search(text):
+        # Control characters and lone surrogates end a token: they are never part of an indicator.
+        text = _NOT_TEXT.sub(" ", text)
     plain = refang(text)
     found: dict[str, dict[str, None]] = {kind: {} for kind in TYPES}
     _Scan(text, plain, found).run_tokens()

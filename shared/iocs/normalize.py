@@ -33,6 +33,8 @@ _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
 _LOCAL_PART = re.compile(r"[^\s@<>()\[\],;:\"\\]{1,64}")
 _MAX_URL_CHARS = 8192
+# Control characters and lone surrogates are never part of an indicator (nor storable everywhere).
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class InvalidIoc(ValueError):
@@ -70,6 +72,8 @@ def normalize(value: str, ioc_type: str) -> str:
     text = refang(value.strip()).strip()
     if not text:
         raise InvalidIoc("the indicator is empty")
+    if _NOT_TEXT.search(text):
+        raise InvalidIoc("the indicator contains a control character or a lone surrogate")
     return _NORMALIZERS[ioc_type](text)
 
 
