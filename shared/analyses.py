@@ -165,6 +165,17 @@ def take_over(row: PluginResult, *, restart: bool) -> str | None:
     return token if updated else None
 
 
+def give_back(row: PluginResult, token: str) -> bool:
+    """Undo ``take_over`` when the new chain's message could not be sent (row as it was before)."""
+    return bool(
+        PluginResult.update(
+            chain=row.chain, started_at=row.started_at, attempts=row.attempts, next_check_at=row.next_check_at
+        )
+        .where((PluginResult.id == row.id) & (PluginResult.chain == token))
+        .execute()
+    )
+
+
 def mark_reported_pending(analysis_id: uuid.UUID, plugins: Iterable[str]) -> None:
     """Remember which plugins the POST answer listed as pending: only those can be polled."""
     names = list(plugins)

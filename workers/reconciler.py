@@ -12,13 +12,15 @@ import logging
 import random
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
 import peewee
+import redis
 from dramatiq.middleware import Middleware
 
 from shared import analyses
-from shared.models import utcnow
+from shared.models import PluginResult, utcnow
 from shared.results import error_result
 from workers.actors import Actors
 from workers.runtime import Runtime
@@ -45,9 +47,7 @@ def reconcile_once(runtime: Runtime, actors: Actors, now: dt.datetime | None = N
     settings = runtime.settings
     with runtime.db.connection_context():
         for row in analyses.overdue_polls(now, settings.reconcile_grace_s):
-            token = analyses.take_over(row, restart=False)
-            if token:
-                actors.poll_sandbox.send(row.analysis_key, row.plugin, token)
+            if _resend(row, actors.poll_sandbox, restart=False):
                 counts.polls_resent += 1
         for row in analyses.stalled_runs(now, settings.fast_redispatch_after_s):
             if row.attempts >= MAX_REDISPATCH:
@@ -57,13 +57,26 @@ def reconcile_once(runtime: Runtime, actors: Actors, now: dt.datetime | None = N
                 ):
                     counts.given_up += 1
                 continue
-            token = analyses.take_over(row, restart=True)
-            if token:
-                actors.run_plugin.send(row.analysis_key, row.plugin, token)
+            if _resend(row, actors.run_plugin, restart=True):
                 counts.runs_resent += 1
     if counts.polls_resent or counts.runs_resent or counts.given_up:
         logger.info("reconciler: %s", counts)
     return counts
+
+
+def _resend(row: PluginResult, actor: dramatiq.Actor[Any, Any], *, restart: bool) -> bool:
+    """Take the row over (compare-and-set) and send its message; undo the take-over if sending fails."""
+    token = analyses.take_over(row, restart=restart)
+    if not token:
+        return False
+    try:
+        actor.send(row.analysis_key, row.plugin, token)
+    except (redis.RedisError, OSError) as ex:
+        # The broker is down: give the row back as it was, so an outage does not count as a dispatch.
+        analyses.give_back(row, token)
+        logger.warning("reconciler could not send %s/%s: %s", row.analysis_key, row.plugin, type(ex).__name__)
+        return False
+    return True
 
 
 class Reconciler(threading.Thread):
@@ -80,7 +93,7 @@ class Reconciler(threading.Thread):
         while not self._stop_event.wait(interval_s * random.uniform(0.5, 1.0)):
             try:
                 reconcile_once(self.runtime, self.actors)
-            except (peewee.PeeweeException, OSError) as ex:
+            except (peewee.PeeweeException, redis.RedisError, OSError) as ex:
                 logger.warning("reconcile pass failed: %s", type(ex).__name__)
             except Exception:
                 logger.exception("reconcile pass failed")

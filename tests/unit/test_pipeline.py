@@ -220,3 +220,21 @@ def test_runner_applies_header_prefix_and_query_auth(monkeypatch) -> None:
     unverified = dataclasses.replace(vt, tls_verify_var="MISP_VERIFY_TLS")
     assert runner._verify_tls(unverified) is True
     assert _runner(handler, MISP_VERIFY_TLS="false")._verify_tls(unverified) is False
+
+
+def test_reconciler_gives_a_row_back_when_the_broker_is_down(service: Service, monkeypatch) -> None:
+    import redis
+
+    old = utcnow() - dt.timedelta(hours=1)
+    stalled = _seed(service, started_at=old)
+
+    def refuse(*args, **kwargs):
+        raise redis.ConnectionError("refused")
+
+    monkeypatch.setattr(service.workers.actors.run_plugin, "send", refuse)
+    for _ in range(MAX_REDISPATCH + 2):
+        counts = reconcile_once(service.workers.runtime, service.workers.actors)
+        assert counts.runs_resent == 0 and counts.given_up == 0
+    with service.workers.runtime.db.connection_context():
+        row = analyses.get_row(stalled.analysis_key, "virustotal")
+    assert row.status == "pending" and row.chain == stalled.chain and row.attempts == 0
