@@ -297,6 +297,7 @@ class Check:
     incomplete: list[str] = field(default_factory=list)
     plugin_status: Counter = field(default_factory=Counter)
     settle_s: float = 0.0
+    check_s: float = 0.0
     settle_requests: Counter = field(default_factory=Counter)
 
 
@@ -307,6 +308,16 @@ def settle_and_check(base: str, key: str, ledger: Ledger, settle_s: float) -> Ch
     deadline = started + settle_s
     headers = {"Authorization": f"Bearer {key}"}
     lock = threading.Lock()
+    local = threading.local()
+    opened: list[httpx.Client] = []
+
+    def http() -> httpx.Client:
+        """One keep-alive client per checking thread (creating one costs an SSL context)."""
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base, headers=headers, timeout=CLIENT_TIMEOUT_S)
+            with lock:
+                opened.append(local.client)
+        return local.client
 
     def count(status: int | str) -> None:
         with lock:
@@ -314,17 +325,16 @@ def settle_and_check(base: str, key: str, ledger: Ledger, settle_s: float) -> Ch
 
     def poll(item: tuple[tuple[str, str], str]) -> None:
         (_, _), poll_url = item
-        with httpx.Client(base_url=base, headers=headers, timeout=CLIENT_TIMEOUT_S) as http:
-            for _ in range(int(settle_s * 4) + 1):  # bounded in count as well as in time
-                try:
-                    answer = http.get(poll_url)
-                except httpx.HTTPError as ex:
-                    count(type(ex).__name__)
-                    return
-                count(answer.status_code)
-                if answer.status_code != 202 or time.monotonic() > deadline:
-                    return
-                time.sleep(0.25)
+        for _ in range(int(settle_s * 4) + 1):  # bounded in count as well as in time
+            try:
+                answer = http().get(poll_url)
+            except httpx.HTTPError as ex:
+                count(type(ex).__name__)
+                return
+            count(answer.status_code)
+            if answer.status_code != 202 or time.monotonic() > deadline:
+                return
+            time.sleep(0.25)
 
     outstanding = list(ledger.pending.items())
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -332,11 +342,11 @@ def settle_and_check(base: str, key: str, ledger: Ledger, settle_s: float) -> Ch
     check.settle_s = time.monotonic() - started
 
     def verify(analysis_id: str) -> tuple[str, str | None, dict[str, Any] | None]:
-        with httpx.Client(base_url=base, headers=headers, timeout=CLIENT_TIMEOUT_S) as http:
-            try:
-                answer = http.get(f"/api/v1/analysis/{analysis_id}")
-            except httpx.HTTPError as ex:
-                return analysis_id, type(ex).__name__, None
+        try:
+            answer = http().get(f"/api/v1/analysis/{analysis_id}")
+        except httpx.HTTPError as ex:
+            count(type(ex).__name__)
+            return analysis_id, type(ex).__name__, None
         count(answer.status_code)
         if answer.status_code != 200:
             return analysis_id, f"{answer.status_code} {answer.text[:120]}", None
@@ -360,6 +370,9 @@ def settle_and_check(base: str, key: str, ledger: Ledger, settle_s: float) -> Ch
                 )
             else:
                 check.complete += 1
+    for client in opened:
+        client.close()
+    check.check_s = time.monotonic() - started - check.settle_s
     return check
 
 
@@ -427,7 +440,8 @@ def report(
     print(f"final plugin results by status/error code: {dict(check.plugin_status)}")
     print(
         f"settle: {len(ledger.pending)} pending plugin(s) left at the end of the load polled to final in "
-        f"{check.settle_s:.1f} s; settle requests {dict(check.settle_requests)}"
+        f"{check.settle_s:.1f} s, every analysis read back in {check.check_s:.1f} s; "
+        f"requests after the load {dict(check.settle_requests)}"
     )
     problems = stack.log_problems()
     print(f"service log ERROR/CRITICAL/Traceback lines: {len(problems)}")
