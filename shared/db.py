@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import peewee
@@ -117,10 +119,62 @@ def _open_postgres(url: str, pool_size: int) -> peewee.Database:
     return db
 
 
+class SerializedSqliteDatabase(PooledSqliteDatabase):
+    """SQLite whose writers queue on a process lock instead of SQLite's busy handler.
+
+    SQLite allows one writer at a time; a writer that finds the database locked sleeps in steps of
+    up to 100 ms, however soon the lock is free. ``socbuddy dev`` runs the API and the workers in
+    one process, so a Python lock hands the write lock over at once: reads (WAL) never wait,
+    writes queue fairly, and a transaction takes its write lock up front (BEGIN IMMEDIATE).
+    """
+
+    _READS = ("SELECT", "PRAGMA", "EXPLAIN")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writer = threading.Lock()
+        self._holder = threading.local()
+
+    def _holding(self) -> bool:
+        return bool(getattr(self._holder, "held", False))
+
+    def begin(self, lock_type: str | None = None) -> None:
+        self._writer.acquire()
+        self._holder.held = True
+        try:
+            super().begin("IMMEDIATE")
+        except BaseException:
+            self._release()
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._holding():
+            self._holder.held = False
+            self._writer.release()
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        if self._holding() or sql.lstrip()[:7].upper().startswith(self._READS):
+            return super().execute_sql(sql, params)
+        with self._writer:
+            return super().execute_sql(sql, params)
+
+
 def _open_sqlite(url: str) -> peewee.Database:
     # Pooled too: opening a SQLite connection and setting its pragmas cost more than the queries.
     name = urlsplit(url).path[1:] or ":memory:"
-    return PooledSqliteDatabase(
+    return SerializedSqliteDatabase(
         name,
         pragmas=_SQLITE_PRAGMAS,
         check_same_thread=False,
