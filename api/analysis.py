@@ -129,29 +129,29 @@ class AnalysisCollection:
         return analyses.shape(analysis, results, pending)
 
 
+def load_audited(req: falcon.Request, analysis_id: str) -> tuple[Analysis, list[Any]]:
+    """Return a stored analysis and its rows, noted in the request's audit entry; 404 if unknown."""
+    loaded = analyses.load(analysis_id)
+    if loaded is None:
+        raise NotFound(f"no analysis with id {analysis_id[:64]!r}")
+    analysis, rows = loaded
+    req.context.audit.analysis_id = str(analysis.id)
+    req.context.audit.ioc, req.context.audit.ioc_type = analysis.ioc, analysis.ioc_type
+    return analysis, rows
+
+
 class AnalysisItem:
     """GET /api/v1/analysis/{id}."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: str) -> None:
-        loaded = analyses.load(id)
-        if loaded is None:
-            raise NotFound(f"no analysis with id {id[:64]!r}")
-        analysis, rows = loaded
-        req.context.audit.analysis_id = str(analysis.id)
-        req.context.audit.ioc, req.context.audit.ioc_type = analysis.ioc, analysis.ioc_type
-        resp.media = analyses.view(analysis, rows)
+        resp.media = analyses.view(*load_audited(req, id))
 
 
 class PendingItem:
     """GET /api/v1/analysis/{id}/pending/{plugin}: 202 while running, 200 once stored."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: str, plugin: str) -> None:
-        loaded = analyses.load(id)
-        if loaded is None:
-            raise NotFound(f"no analysis with id {id[:64]!r}")
-        analysis, rows = loaded
-        req.context.audit.analysis_id = str(analysis.id)
-        req.context.audit.ioc, req.context.audit.ioc_type = analysis.ioc, analysis.ioc_type
+        _, rows = load_audited(req, id)
         row = next((r for r in rows if r.plugin == plugin), None)
         if row is None or not row.reported_pending:
             raise NotFound(f"plugin {plugin[:64]!r} is not pending in this analysis")
