@@ -7,8 +7,10 @@ completing, and a pending sandbox surviving a FLUSHDB of its Redis database with
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -40,9 +42,18 @@ def stack(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[tuple[Stack, 
         "SOCBUDDY_FAST_REDISPATCH_AFTER": "8",
         "SOCBUDDY_DB_POOL_SIZE": "5",
     }
+    with _running(env, tmp_path, "e2e", fake, server) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _running(
+    env: dict[str, str], tmp_path: Path, account: str, fake: FakeProviders, server: ThreadingHTTPServer
+) -> Iterator[tuple[Stack, FakeProviders, str]]:
+    """Migrate, create a key, start web and two workers; stop them and the fake provider after."""
     processes = Stack(env, tmp_path)
     processes.run("migrate")
-    key = processes.run("keys", "create", "e2e").strip().splitlines()[-1]
+    key = processes.run("keys", "create", account).strip().splitlines()[-1]
     try:
         processes.start_web()
         processes.start_worker()
@@ -148,18 +159,8 @@ def quota_stack(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[tuple[S
         "SOCBUDDY_PLUGIN_TIMEOUT": "3",
         "SOCBUDDY_DB_POOL_SIZE": "5",
     }
-    processes = Stack(env, tmp_path)
-    processes.run("migrate")
-    key = processes.run("keys", "create", "burst").strip().splitlines()[-1]
-    try:
-        processes.start_web()
-        processes.start_worker()
-        processes.start_worker()
-        yield processes, fake, key
-    finally:
-        processes.close()
-        server.shutdown()
-        server.server_close()
+    with _running(env, tmp_path, "burst", fake, server) as running:
+        yield running
 
 
 def test_burst_across_worker_processes_respects_a_4_per_minute_quota(quota_stack) -> None:
