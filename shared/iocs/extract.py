@@ -61,8 +61,9 @@ _CVE = re.compile(
     r"(?![0-9])"
 )
 _CVE_FIRST_YEAR, _CVE_LAST_YEAR = 1999, 2099
+# A URL's scheme (up to its first "://", as ``str.partition`` splits) and its authority.
 _PLAIN_AUTHORITY = re.compile(
-    rf"(?P<host>{_NAME}|(?P<ipv4>{_OCTET}(?:\.{_OCTET}){{3}}))(?::(?P<port>[0-9]{{1,5}}))?(?=[/?#]|$)"
+    rf"(?>(?P<scheme>[\s\S]*?)://)(?P<host>{_NAME}|(?P<ipv4>{_OCTET}(?:\.{_OCTET}){{3}}))(?::(?P<port>[0-9]{{1,5}}))?(?=[/?#]|$)"
 )
 _HASH_LENGTHS = frozenset({32, 40, 64, 128})
 
@@ -128,6 +129,7 @@ _FEATURE = re.compile(
     r"|(?<=[0-9])(?:(?=[0-9A-Fa-f]{16})|(?<=[0-9A-Fa-f]{17})))"
 )
 _SPACE = re.compile(r"\s")
+_ALNUM = re.compile("[A-Za-z0-9]")
 _DOMAIN_PATTERN = rf"(?<![A-Za-z0-9.@/\\_-]){_NAME}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
 # Every candidate in one left-to-right pass. At one position the first alternative that matches
 # wins; when its value is rejected the later alternatives are tried at the same position.
@@ -223,7 +225,8 @@ class _Scan:
         self.original = original
         self.plain = plain
         self.found = found
-        self.defanged_names: frozenset[str] | None = None
+        self.defanged: dict[str, frozenset[str]] = {}
+        self.lines: tuple[str, list[str]] | None = None
         self.after_marker: set[str] | None = None
         self.token = ""
         self.base = 0
@@ -251,8 +254,10 @@ class _Scan:
         find = plain.find
         offset = 0
         for token in plain.split():
-            if "." not in token and ":" not in token and "@" not in token and len(token) < 32:
-                continue
+            if len(token) < 32 and "@" not in token:
+                bare = token.rstrip(".:")
+                if "." not in bare and ":" not in bare:
+                    continue  # dots and colons only at the end: "opened.", "From:"
             # The first occurrence from the end of the last such token is this one: the tokens
             # in between hold no dot, at-sign or colon and are too short to hold this one.
             base = find(token, offset)
@@ -289,8 +294,8 @@ class _Scan:
             value = match.group()
             end = accepters[kind](start, value)
             if end >= 0:
-                if end >= endpos:
-                    return
+                if end >= endpos or _ALNUM.search(token, end, endpos) is None:
+                    return  # every candidate holds a letter or digit: nothing left to find
                 pos = end
                 continue
             if kind == "url":
@@ -390,9 +395,19 @@ class _Scan:
             self.after_marker = {label.lower() for label in _AFTER_MARKER.findall(self.original)}
         if not any(label in self.after_marker for label in name.split(".")[1:]):
             return False
-        if self.defanged_names is None:
-            self.defanged_names = _defanged_names(self.original)
-        return name in self.defanged_names
+        # The names are collected from the lines that hold the file-like last label, or for a code
+        # identifier its first label; after three such labels from every line with a defanged dot
+        # (the empty label), so the text is read at most four times.
+        labels = name.split(".")
+        key = labels[-1] if labels[-1] in FILE_LIKE_TLDS else labels[0] + "."
+        if key not in self.defanged and len(self.defanged) >= 3:
+            key = ""
+        names = self.defanged.get(key)
+        if names is None:
+            if self.lines is None:
+                self.lines = (self.original.lower(), self.original.split("\n"))
+            names = self.defanged[key] = _defanged_names(self.lines, key.rstrip("."), not key.endswith("."))
+        return name in names
 
 
 def _token_pattern(token: str, with_urls: bool = True) -> re.Pattern[str] | None:
@@ -424,27 +439,40 @@ _PATTERNS = {
 }
 
 
-def _runs_near_markers(original: str) -> Iterator[re.Match[str]]:
-    """Yield the matches of ``_DEFANGED_RUN`` on the lines that hold a defanged dot (the others
-    hold only runs with plain dots); no run crosses a line break."""
-    last = 0
-    for hint in _DEFANGED_HINT.finditer(original):
-        if hint.start() < last:
-            continue
-        start = original.rfind("\n", 0, hint.start()) + 1
-        end = original.find("\n", hint.end())
-        last = len(original) if end == -1 else end
-        yield from _DEFANGED_RUN.finditer(original[start:last])
+def _runs_near_markers(lines: tuple[str, list[str]], label: str) -> Iterator[re.Match[str]]:
+    """Yield the matches of ``_DEFANGED_RUN`` on the lines that hold ``label`` in lower case and a
+    defanged dot (the others hold only runs with plain dots); no run crosses a line break.
+
+    ``lines`` is the text in lower case and the text's lines (the lines of both are the same:
+    ``lower()`` maps no character to or from a line break). The lines are found from the label,
+    so the text is not searched for hints as a whole.
+    """
+    lowered, originals = lines
+    number = scanned = 0
+    at = lowered.find(label)
+    while at != -1:
+        number += lowered.count("\n", scanned, at)
+        scanned = lowered.find("\n", at)
+        if scanned == -1:
+            scanned = len(lowered)
+        line = originals[number]
+        if _DEFANGED_HINT.search(line) is not None:
+            yield from _DEFANGED_RUN.finditer(line)
+        at = lowered.find(label, scanned + 1)
 
 
-def _defanged_names(original: str) -> frozenset[str]:
-    """Return every name the text writes with a defanged dot, with its parents down to that dot."""
+def _defanged_names(lines: tuple[str, list[str]], label: str, last: bool) -> frozenset[str]:
+    """Return the names the text writes with a defanged dot, with their parents down to that dot,
+    among those holding ``label`` (as their last label when ``last``): a name's run is on a line
+    that holds each of its labels, and all the names of a run end in its last label."""
     names: set[str] = set()
-    for match in _runs_near_markers(original):
+    for match in _runs_near_markers(lines, label):
         run = match.group()
-        if ("[" not in run and "(" not in run and "{" not in run and "dot" not in run.lower()) or refang(
-            run
-        ) == run:
+        if (
+            (last and not run.lower().endswith(label))
+            or ("[" not in run and "(" not in run and "{" not in run and "dot" not in run.lower())
+            or refang(run) == run
+        ):
             continue  # nothing defanged (refang changes only brackets and the word "dot" in a run)
         parts = _SEPARATOR.split(run)
         labels = [label.lower() for label in parts[0::2]][-127:]
@@ -604,18 +632,14 @@ def _fast_check_url(raw: str) -> tuple[str, str, str] | tuple[()] | None:
 
     Returns the answer, ``()`` for a URL that is not an indicator, or None for "ask the slow path".
     """
-    if not raw.isascii():
-        return None
-    scheme, _, rest = raw.partition("://")
-    match = _PLAIN_AUTHORITY.match(rest)
+    match = _PLAIN_AUTHORITY.match(raw) if raw.isascii() else None
     if match is None:
         return None
-    port = match.group("port")
+    scheme, host, ipv4, port = match.groups()
     if port is not None and not 0 < int(port) < 65536:
         return None
-    host = match.group("host")
-    url = f"{scheme.lower()}://{host.lower()}{rest[match.end('host') :]}"
-    if match.group("ipv4") is not None:
+    url = f"{scheme.lower()}://{host.lower()}{raw[match.end('host') :]}"
+    if ipv4 is not None:
         return (url, "ip", host) if is_global_ipv4(host) else ()
     host = host.lower()
     return (url, "domain", host) if is_public_domain(host) else ()

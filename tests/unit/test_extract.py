@@ -87,6 +87,18 @@ def test_file_like_tld_is_a_domain_when_written_defanged() -> None:
     assert extract("https://update.zip/a") == {"url": ["https://update.zip/a"], "domain": ["update.zip"]}
 
 
+def test_written_defanged_is_found_on_another_line_and_for_many_labels() -> None:
+    # The name is written defanged on one line and plainly on another; a code identifier too.
+    text = "host cdn.update[.]zip\nfetch update.zip, logger.info\nlogger(.)info is a host"
+    assert extract(text) == {"domain": ["cdn.update.zip", "update.zip", "logger.info"]}
+    # More labels asked for than are read one by one: every line with a defanged dot is read.
+    names = ["a.zip", "b.md", "c.py", "d.sh", "e.run", "self.name"]
+    defanged = " ".join(name.replace(".", "[.]") for name in names[::2])
+    plain = " ".join(names)
+    assert extract(f"{plain}\n{defanged}") == {"domain": names[::2]}
+    assert extract(f"{plain}\nSELF[.]name {defanged}") == {"domain": [*names[::2], "self.name"]}
+
+
 @pytest.mark.parametrize(
     ("raw", "trimmed"),
     [
