@@ -34,25 +34,6 @@ def ttl_s(spec: PluginSpec, settings: Settings) -> float:
         return default
 
 
-def lookup(
-    spec: PluginSpec, settings: Settings, ioc_type: str, ioc: str, max_age_s: float | None
-) -> dict | None:
-    """Return a cached ToolResult (marked ``cached``) younger than the TTL and ``max_age_s``, or None."""
-    limit = ttl_s(spec, settings)
-    if max_age_s is not None:
-        limit = min(limit, max_age_s)
-    if limit <= 0:
-        return None
-    entry = ResultCache.get_or_none(
-        (ResultCache.plugin == spec.name)
-        & (ResultCache.ioc_type == ioc_type)
-        & (ResultCache.ioc_hash == _digest(ioc))
-    )
-    if entry is None or utcnow() - entry.stored_at > dt.timedelta(seconds=limit):
-        return None
-    return {**entry.result, "cached": True}
-
-
 def store(plugin: str, ioc_type: str, ioc: str, result: dict[str, Any]) -> None:
     """Remember a successful answer (an upsert: the newest answer wins)."""
     if (

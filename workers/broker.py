@@ -39,11 +39,6 @@ def build(settings: Settings) -> dramatiq.Broker:
     return broker
 
 
-def is_embedded(broker: dramatiq.Broker) -> bool:
-    """Return True for the in-process broker of ``socbuddy dev``."""
-    return isinstance(broker, StubBroker)
-
-
 def ping(broker: dramatiq.Broker) -> bool:
     """Return True when the broker answers (always True in-process)."""
     if isinstance(broker, RedisBroker):

@@ -152,11 +152,6 @@ def normalize_email(text: str) -> str:
     return f"{local}@{normalize_domain(domain)}"
 
 
-def hash_kind(value: str) -> str | None:
-    """Return the hash kind of a normalised hash by its length."""
-    return HASH_KINDS.get(len(value))
-
-
 def is_global_ip(value: str) -> bool:
     """Return True when ``value`` is a globally routable IP address."""
     try:
