@@ -267,7 +267,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             }
         )
     if args.check:
-        return _print_checks(settings, args.json)
+        return _print_checks(settings, args.json, limiter)
     if args.json:
         for row in rows:
             print(json.dumps(row))
@@ -280,12 +280,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_checks(settings: Settings, as_json: bool) -> int:
+def _print_checks(settings: Settings, as_json: bool, limiter: RedisLimiter | None) -> int:
     from plugins import registry
     from workers import health
     from workers.runner import PluginRunner
 
-    runner = PluginRunner(settings)
+    # The probes spend quota: with REDIS_URL set they count against the pool's shared buckets.
+    runner = PluginRunner(settings, limiter=limiter)
     try:
         rows = health.check_all(runner, registry.enabled(settings))
     finally:

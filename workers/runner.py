@@ -48,6 +48,7 @@ class PluginRunner:
             max_workers=max_threads, thread_name_prefix="plugin"
         )
         self._clients: dict[str, httpx.Client] = {}
+        self._throttles: dict[str, Callable[[float], None]] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -164,6 +165,15 @@ class PluginRunner:
         value = (self.settings.var(spec.tls_verify_var) or "true").lower()
         return value not in ("0", "false", "no", "off")
 
+    def _throttle(self, spec: PluginSpec) -> Callable[[float], None]:
+        # Settings never change in a process: parse each plugin's quota once, not on every call.
+        throttle = self._throttles.get(spec.name)
+        if throttle is None:
+            throttle = self._throttles.setdefault(
+                spec.name, quota.throttle_for(self.limiter, spec, self.settings)
+            )
+        return throttle
+
     def context(self, spec: PluginSpec, client: httpx.Client, deadline: float) -> Context:
         """Return the context handed to a plugin call."""
         options = {name: self.settings.var(name) or "" for name in spec.options}
@@ -174,7 +184,7 @@ class PluginRunner:
             key=key,
             options=options,
             deadline=deadline,
-            throttle=quota.throttle_for(self.limiter, spec, self.settings) if spec.remote else None,
+            throttle=self._throttle(spec) if spec.remote else None,
             services=self.services,
         )
 
