@@ -24,14 +24,13 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import psycopg2
 import pytest
 import redis
 
 from tests.e2e.stack import free_port
-from tests.fakes.providers import FakeProviders
+from tests.fakes.providers import FakeProviders, make_handler
 
 CLOSE = "close"  # a fake provider mode: read the request, then close the connection without answering
 
@@ -224,7 +223,7 @@ class FaultyProviders:
         self.fake = fake
         self.closed: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(fake, self._drop_if_closing))
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -235,44 +234,12 @@ class FaultyProviders:
         self.server.shutdown()
         self.server.server_close()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def _answer(self) -> None:
-                parsed = urllib.parse.urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                provider = parsed.path.lstrip("/").partition("/")[0]
-                if outer.fake.mode.get(provider) == CLOSE:
-                    with outer._lock:
-                        outer.closed[provider] += 1
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                form = dict(urllib.parse.parse_qsl(raw)) if raw else {}
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
-                status, out_headers, body = outer.fake.handle(
-                    self.command, parsed.path, query, form, headers, self.client_address[1]
-                )
-                try:
-                    self.send_response(status)
-                    for name, value in out_headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    self.close_connection = True  # the client gave up (a plugin's budget ran out)
-
-            do_GET = _answer
-            do_POST = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+    def _drop_if_closing(self, handler: BaseHTTPRequestHandler, provider: str) -> bool:
+        """Close the connection without an answer when the provider is in ``close`` mode."""
+        if self.fake.mode.get(provider) != CLOSE:
+            return False
+        with self._lock:
+            self.closed[provider] += 1
+        handler.close_connection = True
+        handler.connection.shutdown(socket.SHUT_RDWR)
+        return True

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -351,8 +352,14 @@ def mock_transport(fake: FakeProviders) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-def serve(fake: FakeProviders) -> tuple[ThreadingHTTPServer, str]:
-    """Serve ``fake`` on a free loopback port in a daemon thread; return (server, base URL)."""
+def make_handler(
+    fake: FakeProviders, intercept: Callable[[BaseHTTPRequestHandler, str], bool] | None = None
+) -> type[BaseHTTPRequestHandler]:
+    """Return a request handler answering from ``fake``.
+
+    ``intercept(handler, provider)`` runs once the request is read; returning True means it dealt
+    with the request itself (e.g. dropped the connection) and the fake does not answer.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -362,6 +369,8 @@ def serve(fake: FakeProviders) -> tuple[ThreadingHTTPServer, str]:
             parsed = urllib.parse.urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
+            if intercept is not None and intercept(self, parsed.path.lstrip("/").partition("/")[0]):
+                return
             form = dict(urllib.parse.parse_qsl(raw)) if raw else {}
             headers = {k.lower(): v for k, v in self.headers.items()}
             query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
@@ -376,7 +385,7 @@ def serve(fake: FakeProviders) -> tuple[ThreadingHTTPServer, str]:
                 self.end_headers()
                 self.wfile.write(body)
             except OSError:
-                self.close_connection = True  # the client died mid-request (tests SIGKILL workers)
+                self.close_connection = True  # the client gave up (killed, or its budget ran out)
 
         do_GET = _answer
         do_POST = _answer
@@ -384,7 +393,12 @@ def serve(fake: FakeProviders) -> tuple[ThreadingHTTPServer, str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    return Handler
+
+
+def serve(fake: FakeProviders) -> tuple[ThreadingHTTPServer, str]:
+    """Serve ``fake`` on a free loopback port in a daemon thread; return (server, base URL)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(fake))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
