@@ -20,7 +20,7 @@ import ipaddress
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from shared.iocs import psl
 from shared.iocs.fang import refang
@@ -37,8 +37,10 @@ _URL = re.compile(
     r"(?<![A-Za-z0-9+.-])(?i:https?|ftps?|sftp|wss?|smb|ssh|telnet|rdp|ldaps?|irc|tcp|udp)"
     r"://[^\s<>\"'`{}|\\^]{1,8192}"
 )
+# The local part is possessive: the at-sign is not one of its characters, so no shorter local
+# part could be followed by one, and the engine need not try them all on every dotted name.
 _EMAIL = re.compile(
-    rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9_%+-][A-Za-z0-9._%+-]{{0,63}}@{_NAME}"
+    rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9_%+-][A-Za-z0-9._%+-]{{0,63}}+@{_NAME}"
     r"(?![A-Za-z0-9-])"
 )
 # Not after a path separator (a file name) nor inside a longer dotted token.
@@ -78,6 +80,8 @@ _VERSION_WORDS = tuple(
     "chapters clause clauses patch firmware fw oid update updates kb rule sid".split()
 )
 _VERSION_SEPARATORS = " \t\n\r\f\v.:#=-"
+# The letters a version word can end with, in either case.
+_VERSION_FINALS = frozenset("".join(word[-1] + word[-1].upper() for word in _VERSION_WORDS))
 # TLDs that are also common file extensions: plain "update.zip" is a file, "update[.]zip" a host.
 FILE_LIKE_TLDS = frozenset(
     "zip mov md py sh pl rs ps pub one cab properties java mo pm so tf mk cf mm ml run data".split()
@@ -119,6 +123,12 @@ _SPECIAL_IPV4 = sorted(
 _SPECIAL_IPV4_STARTS = [start for start, _, _ in _SPECIAL_IPV4]
 _SPECIAL_IPV4_ENDS = [end for _, end, _ in _SPECIAL_IPV4]
 _SPECIAL_IPV4_ASK = [ask for _, _, ask in _SPECIAL_IPV4]
+# First octets (as the candidate pattern writes them: no leading zero) outside every special block.
+_GLOBAL_FIRST_OCTETS = frozenset(
+    str(octet)
+    for octet in range(256)
+    if not any(start >> 24 <= octet <= end >> 24 for start, end, _ in _SPECIAL_IPV4)
+)
 
 
 # Where a candidate may be: a dot before a letter or digit, an at-sign, a colon before a hex digit,
@@ -181,10 +191,11 @@ def _cve_value(match: re.Match[str]) -> str | None:
     return f"CVE-{year}-{number}"
 
 
-@lru_cache(maxsize=65536)
 def is_public_domain(name: str) -> bool:
     """Return True for a lower-case name under a known TLD that is not reserved for examples."""
     tld = name[name.rfind(".") + 1 :]
+    if tld in _plain_tlds():
+        return len(tld) < len(name) <= 253
     if tld == "onion":
         return len(name) > 6
     table = psl.rules()
@@ -201,10 +212,23 @@ def is_public_domain(name: str) -> bool:
     return not parent or parent not in table.wildcards
 
 
+@cache
+def _plain_tlds() -> frozenset[str]:
+    """Return the TLDs under which every longer name is public: the list has no other rule,
+    wildcard or exception under them, and no name under them is reserved or excluded."""
+    table = psl.rules()
+    special = {
+        rule.rpartition(".")[2]
+        for rule in table.rules | table.wildcards | table.exceptions | _NOT_DOMAINS | _RESERVED_NAMES
+        if "." in rule
+    }
+    return frozenset(table.tlds - special - _RESERVED_TLDS - {"onion"} - {tld for tld in table.wildcards})
+
+
 def clear_caches() -> None:
     """Empty every cache of the extractor (the benchmark starts each pass cold)."""
     _TOKENS.clear()
-    for cached in (check_url, is_public_domain, _is_global_ipv4_slow, looks_like_hash, is_global_ipv6):
+    for cached in (check_url, _is_global_ipv4_slow, looks_like_hash, is_global_ipv6):
         cached.cache_clear()
 
 
@@ -366,6 +390,12 @@ class _Scan:
         if start < 14:
             self.contextual = True  # the answer depends on the text before the token
         start += self.base
+        window = self.plain[max(0, start - 40) : start]
+        last = window.rstrip(_VERSION_SEPARATORS)[-1:]
+        if last.isascii() and last not in _VERSION_FINALS and "\u00a7" not in window:
+            # The common case: the last character before the separators is no version word's last
+            # letter (and an ASCII character, so not white space the test below would skip).
+            return False
         before = " ".join(self.plain[max(0, start - 40) : start + 1].split())[-14:-1]
         if "\u00a7" not in before and not before.rstrip(_VERSION_SEPARATORS).lower().endswith(_VERSION_WORDS):
             return False  # the common case, decided without the regex
@@ -497,6 +527,8 @@ def is_global_ipv4(value: str) -> bool:
     the blocks every version calls private, shared, loopback, link-local, documentation or
     multicast are not; the few others are left to ``is_global_ip``.
     """
+    if value.partition(".")[0] in _GLOBAL_FIRST_OCTETS:
+        return True  # the common case: no special block starts with this octet
     a, b, c, d = value.split(".")
     number = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
     index = bisect_right(_SPECIAL_IPV4_STARTS, number) - 1
@@ -598,10 +630,12 @@ def looks_like_hash(value: str) -> bool:
 
 def trim_url(url: str) -> str:
     """Cut trailing punctuation, unbalanced closing brackets, list commas and Markdown ``](`` off."""
-    for stop in (",", "]("):
-        cut = url.find(stop)
-        if cut != -1:
-            url = url[:cut]
+    cut = url.find(",")
+    if cut != -1:
+        url = url[:cut]
+    cut = url.find("](")
+    if cut != -1:
+        url = url[:cut]
     while url:
         last = url[-1]
         if last in _URL_TRAILING:
