@@ -16,6 +16,7 @@ from shared import analyses, cache
 from shared.errors import InvalidIocType, InvalidRequest, NoPluginsAvailable, NotFound, Unavailable
 from shared.iocs.normalize import IOC_TYPES, InvalidIoc, Ioc, make_ioc
 from shared.models import Analysis
+from workers import broker as brokermod
 from workers.actors import Actors
 from workers.runtime import Runtime
 
@@ -99,8 +100,7 @@ class AnalysisCollection:
             planned.append(analyses.PlannedPlugin(spec.name, spec.mode, message.message_id, chain))
         analysis = analyses.create(analysis_id, ioc.value, ioc.type, planned, account)
         try:
-            for message in messages:
-                self.rt.broker.enqueue(message)
+            brokermod.enqueue_many(self.rt.broker, messages)
         except (redis.RedisError, OSError) as ex:
             logger.error("broker unreachable while dispatching %s: %s", analysis_id, type(ex).__name__)
             analyses.delete(analysis_id)

@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from workers.broker import THREAD_WAIT_MS
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 PY = sys.executable
@@ -132,7 +134,7 @@ def start_redis(
         "DATABASE_URL": urlsplit(db_url)._replace(path=f"/{name}").geturl(),
         "REDIS_URL": r_url,
         "SOCBUDDY_DB_POOL_SIZE": "10",
-        "dramatiq_worker_timeout": "50",
+        "dramatiq_worker_timeout": str(THREAD_WAIT_MS),  # as socbuddy worker sets it
         "SOCBUDDY_WORKER_THREADS": "48",
     }
     subprocess.run(

@@ -358,8 +358,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise CliError("REDIS_URL is not set: socbuddy worker needs Redis")
     if not settings.database_url:
         raise CliError("DATABASE_URL is not set: socbuddy worker needs the database")
+    from workers.broker import THREAD_WAIT_MS
+
     env = dict(os.environ)
-    env["dramatiq_worker_timeout"] = str(settings.worker_timeout_ms)
+    # Worker threads wait long; pickup latency is the consumers' (SOCBUDDY_WORKER_TIMEOUT_MS).
+    env["dramatiq_worker_timeout"] = str(THREAD_WAIT_MS)
     env["SOCBUDDY_WORKER_THREADS"] = str(args.threads)
     argv = [sys.executable, "-m", "dramatiq", "workers.entry:BROKER"]
     argv += ["--processes", str(args.processes), "--threads", str(args.threads)]
@@ -376,9 +379,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if not settings.database_url:
         settings = replace(settings, database_url=dbmod.sqlite_url_for(DEV_DATA_DIR))
     from api.app import create_app
+    from workers.broker import THREAD_WAIT_MS
     from workers.embedded import EmbeddedWorkers
 
-    with EmbeddedWorkers(settings, worker_threads=args.worker_threads) as workers:
+    with EmbeddedWorkers(
+        settings, worker_threads=args.worker_threads, thread_wait_ms=THREAD_WAIT_MS
+    ) as workers:
         print(_dev_banner(settings, workers.first_key), flush=True)
         app = create_app(workers.runtime, workers.actors)
         _serve(app, args.host, args.port or settings.port, args.threads, settings)

@@ -25,6 +25,7 @@ class EmbeddedWorkers:
         settings: Settings,
         *,
         worker_threads: int = 16,
+        thread_wait_ms: int | None = None,
         transport: httpx.BaseTransport | None = None,
         create_dev_key: bool = True,
     ) -> None:
@@ -33,8 +34,12 @@ class EmbeddedWorkers:
         dbmod.migrate(self.runtime.db)
         self.actors = actorsmod.declare(self.runtime.broker, self.runtime)
         self.runtime.broker.add_middleware(ReconcilerMiddleware(self.runtime, self.actors))
+        # The consumers idle at SOCBUDDY_WORKER_TIMEOUT_MS whatever this is (see workers.broker);
+        # the worker threads' wait only delays stopping, so tests keep it short and dev does not.
         self.worker = Worker(
-            self.runtime.broker, worker_threads=worker_threads, worker_timeout=settings.worker_timeout_ms
+            self.runtime.broker,
+            worker_threads=worker_threads,
+            worker_timeout=thread_wait_ms or settings.worker_timeout_ms,
         )
         self.first_key: str | None = None
         if create_dev_key:

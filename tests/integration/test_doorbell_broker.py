@@ -1,0 +1,109 @@
+"""The Redis broker's doorbell and batched sends, on the real Redis.
+
+An idle consumer waits on its queue's doorbell instead of sleeping: a message sent to it is
+fetched long before its idle wait ends, a batch of messages goes out in one round trip, and a
+delay queue's consumer keeps the short wait its worker needs for due delayed messages.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import dramatiq
+import pytest
+from dramatiq.brokers.stub import StubBroker
+
+from workers import broker as brokermod
+
+pytestmark = pytest.mark.integration
+
+WAKE_MS = 6000  # an idle queue consumer's wait without a ring: far longer than any pickup here
+
+
+@pytest.fixture
+def doorbell_broker(redis_url):
+    broker = brokermod.DoorbellRedisBroker(
+        idle_ms=50, wake_ms=WAKE_MS, url=redis_url, namespace=f"test-{uuid.uuid4().hex[:8]}"
+    )
+    broker.declare_queue("q")
+    yield broker
+    broker.close()
+
+
+def _message(n: int) -> dramatiq.Message:
+    return dramatiq.Message(queue_name="q", actor_name="noop", args=(n,), kwargs={}, options={})
+
+
+def _next_message(consumer, within_s: float):
+    """Call the consumer as a worker does until it yields a message; return it and the time taken."""
+    started = time.monotonic()
+    while time.monotonic() - started < within_s:
+        proxy = next(consumer)
+        if proxy is not None:
+            return proxy, time.monotonic() - started
+    return None, time.monotonic() - started
+
+
+def test_an_idle_consumer_waits_its_whole_idle_time_when_nothing_rings(doorbell_broker) -> None:
+    consumer = doorbell_broker.consume("q", prefetch=4, timeout=WAKE_MS)
+    consumer.long_s = 0.5  # shortened here only, so the test stays quick
+    started = time.monotonic()
+    assert next(consumer) is None
+    assert time.monotonic() - started >= 0.45  # it blocked on the doorbell, not a busy loop
+    consumer.close()
+
+
+def test_a_message_wakes_an_idle_consumer_at_once(doorbell_broker) -> None:
+    consumer = doorbell_broker.consume("q", prefetch=4, timeout=WAKE_MS)
+    sender = threading.Timer(0.3, lambda: doorbell_broker.enqueue(_message(1)))
+    started = time.monotonic()
+    sender.start()
+    proxy, _ = _next_message(consumer, within_s=WAKE_MS / 1000)
+    waited_s = time.monotonic() - started
+    assert proxy is not None and proxy.args == (1,)
+    # Without the doorbell the consumer would sleep its whole wait (6 s) before fetching again.
+    assert waited_s < 3.0, f"picked up after {waited_s:.2f} s"
+    consumer.close()
+
+
+def test_enqueue_many_sends_every_message_in_one_round_trip(doorbell_broker, monkeypatch) -> None:
+    calls = []
+    real_execute = type(doorbell_broker.client.pipeline()).execute
+
+    def counting_execute(pipe, *args, **kwargs):
+        calls.append(len(pipe.command_stack))
+        return real_execute(pipe, *args, **kwargs)
+
+    monkeypatch.setattr(type(doorbell_broker.client.pipeline()), "execute", counting_execute)
+    doorbell_broker.enqueue_many([_message(n) for n in range(5)])
+    assert len(calls) == 1 and calls[0] >= 5  # five dispatches plus the ring, one pipeline
+    consumer = doorbell_broker.consume("q", prefetch=10, timeout=WAKE_MS)
+    got: list[int] = []
+    deadline = time.monotonic() + 5
+    while len(got) < 5 and time.monotonic() < deadline:
+        proxy = next(consumer)
+        if proxy is not None:
+            got.append(proxy.args[0])
+            consumer.ack(proxy)
+    assert sorted(got) == [0, 1, 2, 3, 4]
+    consumer.close()
+
+
+def test_a_delay_queue_consumer_keeps_the_short_wait(doorbell_broker) -> None:
+    queue = doorbell_broker.consume("q.DQ", prefetch=4, timeout=WAKE_MS)
+    assert queue.long_s == queue.short_s == 0.05
+    assert doorbell_broker.consume("q", prefetch=4, timeout=WAKE_MS).long_s == WAKE_MS / 1000
+
+
+def test_the_local_broker_caps_its_consumers_wait_and_sends_batches() -> None:
+    broker = brokermod.LocalBroker(idle_ms=50)
+    broker.declare_queue("q")
+    consumer = broker.consume("q", timeout=1000)
+    started = time.monotonic()
+    assert next(consumer) is None
+    assert time.monotonic() - started < 0.5  # 50 ms, not the worker's 1000
+    broker.enqueue_many([_message(n) for n in range(3)])
+    assert broker.queues["q"].qsize() == 3
+    assert isinstance(broker, StubBroker)
