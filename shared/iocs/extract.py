@@ -96,6 +96,8 @@ _RESERVED_NAMES = frozenset({"example.com", "example.net", "example.org", "home.
 _RESERVED_SUFFIXES = tuple(sorted("." + name for name in _RESERVED_NAMES))
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local", "arpa", "internal"})
 _NOT_DOMAINS = frozenset({"asp.net", "vb.net", "ado.net"})
+_EXCLUDED_NAMES = _RESERVED_NAMES | _NOT_DOMAINS
+_RESERVED_NAME_TLDS = frozenset(name.rpartition(".")[2] for name in _EXCLUDED_NAMES)
 _URL_TRAILING = ".,;:!?*~"
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 _DOT_SEPARATOR = r"(?:\.|\\?[\[({](?:\.|dot)\\?[\])}]|[ \t]?[\[({]dot[\])}][ \t]?|[ \t]+dot[ \t]+)"
@@ -165,23 +167,54 @@ _FALLBACKS = {kind: _ALTERNATIVES[index + 1 :] for index, (kind, _) in enumerate
 
 
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# The characters of ``_NOT_TEXT`` an ASCII text can hold, as bytes.
+_ASCII_CONTROLS = bytes(range(0x20)).translate(None, b"\t\n\r") + b"\x7f"
+
+
+def _has_control(text: str) -> bool:
+    """Return True when ``text`` holds a character of ``_NOT_TEXT``; ASCII text is checked on its
+    bytes, which is several times faster than the regex engine's scan."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw.translate(None, _ASCII_CONTROLS)) != len(raw)
+    return _NOT_TEXT.search(text) is not None
 
 
 def extract(text: str) -> dict[str, list[str]]:
     """Return the indicators in ``text`` by type, refanged, normalised and in order of appearance."""
-    if _NOT_TEXT.search(text):
+    if _has_control(text):
         # Control characters and lone surrogates end a token: they are never part of an indicator.
         text = _NOT_TEXT.sub(" ", text)
     plain = refang(text)
     found: dict[str, dict[str, None]] = {kind: {} for kind in TYPES}
     _Scan(text, plain, found).run_tokens()
-    if "cve" in plain.lower():
+    lowered = plain.lower()
+    if "cve" in lowered:
         cves = found["cve"]
-        for match in _CVE.finditer(plain):
+        for match in _cve_matches(plain, lowered):
             value = _cve_value(match)
             if value is not None:
                 cves[value] = None
     return {kind: list(values) for kind, values in found.items() if values}
+
+
+def _cve_matches(plain: str, lowered: str) -> Iterator[re.Match[str]]:
+    """Yield what ``_CVE.finditer(plain)`` yields, trying the pattern only where "cve" is.
+
+    Each match starts with the letters C, V, E in some case, and no match holds another C, so the
+    matches are those at the places of "cve" in the lower-case text (the same places as in
+    ``plain`` when lower-casing kept every character one character long).
+    """
+    if len(lowered) != len(plain):
+        yield from _CVE.finditer(plain)
+        return
+    match_at = _CVE.match
+    at = lowered.find("cve")
+    while at != -1:
+        match = match_at(plain, at)
+        if match is not None:
+            yield match
+        at = lowered.find("cve", at + 3)
 
 
 def _cve_value(match: re.Match[str]) -> str | None:
@@ -195,6 +228,8 @@ def is_public_domain(name: str) -> bool:
     """Return True for a lower-case name under a known TLD that is not reserved for examples."""
     tld = name[name.rfind(".") + 1 :]
     if tld in _plain_tlds():
+        if tld in _RESERVED_NAME_TLDS and (name in _EXCLUDED_NAMES or name.endswith(_RESERVED_SUFFIXES)):
+            return False
         return len(tld) < len(name) <= 253
     if tld == "onion":
         return len(name) > 6
@@ -214,15 +249,13 @@ def is_public_domain(name: str) -> bool:
 
 @cache
 def _plain_tlds() -> frozenset[str]:
-    """Return the TLDs under which every longer name is public: the list has no other rule,
-    wildcard or exception under them, and no name under them is reserved or excluded."""
+    """Return the TLDs under which every longer name is public but for the reserved and excluded
+    names (``_RESERVED_NAME_TLDS``): the list has no other rule, wildcard or exception under them."""
     table = psl.rules()
     special = {
-        rule.rpartition(".")[2]
-        for rule in table.rules | table.wildcards | table.exceptions | _NOT_DOMAINS | _RESERVED_NAMES
-        if "." in rule
+        rule.rpartition(".")[2] for rule in table.rules | table.wildcards | table.exceptions if "." in rule
     }
-    return frozenset(table.tlds - special - _RESERVED_TLDS - {"onion"} - {tld for tld in table.wildcards})
+    return frozenset(table.tlds - special - table.wildcards - _RESERVED_TLDS - {"onion"})
 
 
 def clear_caches() -> None:

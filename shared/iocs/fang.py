@@ -12,6 +12,7 @@ the result is a valid domain or e-mail address. Text with nothing defanged comes
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from shared.iocs import psl
@@ -38,9 +39,13 @@ _INSIDE = {
     "//": "//",
 }
 _CLOSING = {"[": "]", "(": ")", "{": "}"}
-# Markers are found from their opening bracket, so the regex engine skips quickly to the next one; a backslash before the bracket and the spaces around word markers are looked at in
-# Python (``_refang_markers``).
-_MARK = re.compile(r"[\[({](\.|dot|at|@|:|://|:/|/|//)(\\?)[\])}]((?://|/)?)", re.IGNORECASE)
+# A marker starts at its opening bracket; a backslash before the bracket and the spaces around word
+# markers are looked at in Python (``_refang_markers``).
+_MARK_BODY = r"(\.|dot|at|@|:|://|:/|/|//)(\\?)[\])}]((?://|/)?)"
+_MARK = re.compile(rf"[\[({{]{_MARK_BODY}", re.IGNORECASE)
+# The same, one pattern per opening bracket: a pattern that starts with one literal character
+# lets the regex engine jump to the next one, several times faster than a character class does.
+_MARKS = tuple((opening, re.compile(re.escape(opening) + _MARK_BODY, re.IGNORECASE)) for opening in "[({")
 _WORDS = ("dot", "at")
 
 _SCHEME = re.compile(
@@ -59,6 +64,8 @@ _BARE = re.compile(
 )
 _COMMON_SCHEMES: dict[str, str] = {}  # filled below, once _scheme_match is defined
 _BARE_HINT = re.compile(r"[ \t]dot[ \t]", re.IGNORECASE)
+# The same hint in lower-case ASCII text, found from its literal "dot" (which the engine jumps to).
+_LOWER_BARE_HINT = re.compile(r"dot(?<=[ \t]dot)[ \t]")
 _BARE_DOT = re.compile(r"[ \t]+dot[ \t]+", re.IGNORECASE)
 # Prose, not a host: "the dot com era", "me at home dot org".
 _NOT_LOCAL_PART = frozenset({"me", "us", "him", "her", "them", "it", "look", "looking", "is", "are", "was"})
@@ -81,8 +88,11 @@ def refang(text: str) -> str:
         text = _ESCAPED_URL.sub(lambda m: m.group().replace("\\/", "/"), text)
     if "://" in text:
         text = _refang_schemes(text)
-    if "dot" in text.lower():  # a substring test is far quicker than a regex search
-        text = _sub_near(_BARE_HINT, _BARE, _bare_match, text)
+    lowered = text.lower()
+    if "dot" in lowered:  # a substring test is far quicker than a regex search
+        # In ASCII text the lower-case copy has the same lines, and a hint is found faster there.
+        hints = _LOWER_BARE_HINT.finditer(lowered) if text.isascii() else _BARE_HINT.finditer(text)
+        text = _sub_near(hints, _BARE, _bare_match, text)
     return text
 
 
@@ -118,14 +128,16 @@ def _refang_schemes(text: str) -> str:
     return "".join(pieces)
 
 
-def _sub_near(hint: re.Pattern[str], pattern: re.Pattern[str], repl: Any, text: str) -> str:
-    """Apply ``pattern.sub`` only to the lines that hold ``hint``: same result, far less scanning.
+def _sub_near(hints: Iterator[re.Match[str]], pattern: re.Pattern[str], repl: Any, text: str) -> str:
+    """Apply ``pattern.sub`` only to the lines that hold a hint: same result, far less scanning.
 
-    Valid because no marker pattern crosses a line break and each one's match contains its hint.
+    ``hints`` are the matches of the hint, in order, in ``text`` or in a string with the same
+    lines; only the lines they are on count. Valid because no marker pattern crosses a line break
+    and each one's match contains its hint.
     """
     pieces: list[str] = []
     last = 0
-    for match in hint.finditer(text):
+    for match in hints:
         if match.start() < last:
             continue
         start = text.rfind("\n", 0, match.start()) + 1
@@ -175,6 +187,21 @@ def _plain_markers() -> dict[str, str]:
 _PLAIN_MARKERS = _plain_markers()
 
 
+def _marks(text: str) -> list[re.Match[str]]:
+    """Return what ``_MARK.finditer(text)`` yields, one pattern per opening bracket.
+
+    No match holds an opening bracket but its first character, so matches found for different
+    brackets never overlap, and every place where ``_MARK`` matches is one ``finditer`` reaches.
+    """
+    matches = [match for opening, pattern in _MARKS if opening in text for match in pattern.finditer(text)]
+    matches.sort(key=_start)
+    return matches
+
+
+def _start(match: re.Match[str]) -> int:
+    return match.start()
+
+
 def _refang_markers(text: str) -> str:
     """Rewrite every bracketed marker in one pass over the text.
 
@@ -186,7 +213,7 @@ def _refang_markers(text: str) -> str:
     last = 0
     size = len(text)
     plain_markers = _PLAIN_MARKERS
-    for match in _MARK.finditer(text):
+    for match in _marks(text):
         start, end = match.span()
         inside, escape_close, slashes = match.groups()
         plain = plain_markers.get(text[start : end - len(slashes)])
