@@ -53,6 +53,11 @@ _SCHEME = re.compile(
     re.IGNORECASE,
 )
 _SCHEME_HINT = re.compile(r"[xX][pPtT][pPsS]?[sS]?://")
+# The "://" that end a hint: the literal comes first, so that the engine jumps from one "://" to the
+# next, and the three lengths a hint's letters can have are looked at behind it.
+_HINTED_SEPARATOR = re.compile(
+    r"://(?:(?<=[xX][pPtT]://)|(?<=[xX][pPtT][pPsS]://)|(?<=[xX][pPtT][pPsS][sS]://))"
+)
 # The literal comes first (the alphanumeric before it is checked after it) so that the engine
 # jumps from one ":\/\/" to the next.
 _ESCAPED_URL = re.compile(r":\\/\\/(?<=[A-Za-z0-9]:\\/\\/)[^\s\"'<>]{0,8192}")
@@ -100,23 +105,25 @@ def _refang_schemes(text: str) -> str:
     """Turn hxxp/fxp schemes back, looking only where a hint (``xp://``, ``xtp://``) is."""
     pieces: list[str] = []
     last = 0
-    find = text.find
-    at = find("://")
-    while at != -1:
+    for separator in _HINTED_SEPARATOR.finditer(text):
+        end = separator.end()
+        # "hxxp://", "hXXps://", ...: the hint found below starts two characters after the "h",
+        # and what ``_SCHEME`` and ``_scheme_match`` give is looked up.
+        begin = end - 8
+        common = _COMMON_SCHEMES.get(text[begin:end]) if begin >= last else None  # last >= 0
+        if common is None:
+            begin = end - 7
+            common = _COMMON_SCHEMES.get(text[begin:end]) if begin >= last else None
+        if common is not None and not (begin and text[begin - 1].isascii() and text[begin - 1].isalnum()):
+            pieces += [text[last:begin], common]
+            last = end - 3
+            continue
         # The hint that ends with this "://" (as ``_SCHEME_HINT.finditer`` would find it): its
         # letters hold no ":" or "/", so it starts at most four characters before.
-        start, end = max(at - 4, 0), at + 3
-        at = find("://", end)
-        hint = _SCHEME_HINT.search(text, start, end) if "x" in text[start : end - 3].lower() else None
+        hint = _SCHEME_HINT.search(text, max(end - 7, 0), end)
         if hint is None or hint.end() != end:
             continue
         begin = hint.start() - 2
-        common = _COMMON_SCHEMES.get(text[begin : hint.end()]) if begin >= last else None  # last >= 0
-        if common is not None and not (begin and text[begin - 1].isascii() and text[begin - 1].isalnum()):
-            # "hxxp://", "hXXps://", ...: what ``_SCHEME`` and ``_scheme_match`` give, looked up.
-            pieces += [text[last:begin], common]
-            last = hint.end() - 3
-            continue
         match = _SCHEME.search(text, max(last, begin), hint.end())
         if match is None:
             continue
