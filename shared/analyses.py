@@ -7,6 +7,7 @@ may run twice, late or concurrently without losing or overwriting a final answer
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import verdict
+from shared.db import sql
+from shared.iocs.normalize import Ioc
 from shared.models import Analysis, PluginResult, database, utcnow
 from shared.results import iso_s
 
@@ -76,14 +79,35 @@ def delete(analysis_id: uuid.UUID) -> None:
         Analysis.delete().where(Analysis.id == analysis_id).execute()
 
 
+_GET_ROW = (
+    "SELECT r.*, a.ioc AS ioc, a.ioc_type AS ioc_type FROM plugin_result r"
+    " JOIN analysis a ON a.id = r.analysis_id WHERE r.analysis_id = ? AND r.plugin = ?"
+)
+_FINISH = (
+    "UPDATE plugin_result SET status = ?, result = ?j, next_check_at = NULL, updated_at = ?"
+    " WHERE analysis_id = ? AND plugin = ? AND status = 'pending'"
+)
+
+
+def analysis_key(analysis_id: str | uuid.UUID) -> Any:
+    """Return an analysis id as the database stores it (a statement parameter)."""
+    key = analysis_id if isinstance(analysis_id, uuid.UUID) else uuid.UUID(analysis_id)
+    return Analysis.id.db_value(key)
+
+
 def get_row(analysis_id: str, plugin: str) -> PluginResult | None:
-    """Return one plugin's row with its analysis (one query), or None."""
-    query = (
-        PluginResult.select(PluginResult, Analysis)
-        .join(Analysis)
-        .where((PluginResult.analysis == analysis_id) & (PluginResult.plugin == plugin))
-    )
-    return query.first()
+    """Return one plugin's row, or None."""
+    found = load_run(analysis_id, plugin)
+    return found[0] if found is not None else None
+
+
+def load_run(analysis_id: str, plugin: str) -> tuple[PluginResult, Ioc] | None:
+    """Return one plugin's row and its analysis's IOC (one query), or None."""
+    row = next(iter(PluginResult.raw(sql(_GET_ROW), analysis_key(analysis_id), plugin)), None)
+    if row is None:
+        return None
+    extra = row.__dict__  # the joined columns land beside the model's own fields
+    return row, Ioc(type=extra["ioc_type"], value=extra["ioc"])
 
 
 def rows_for(analysis_id: uuid.UUID, plugins: Iterable[str]) -> dict[str, PluginResult]:
@@ -99,17 +123,18 @@ def rows_for(analysis_id: uuid.UUID, plugins: Iterable[str]) -> dict[str, Plugin
 
 def finish(analysis_id: str, plugin: str, result: dict[str, Any], chain: str | None = None) -> bool:
     """Store a final result if the row is still pending (and still on ``chain``); return whether it was."""
-    query = PluginResult.update(
-        status=result["status"], result=result, next_check_at=None, updated_at=utcnow()
-    )
-    condition = (
-        (PluginResult.analysis == analysis_id)
-        & (PluginResult.plugin == plugin)
-        & (PluginResult.status == "pending")
-    )
+    params = [
+        result["status"],
+        json.dumps(result),
+        PluginResult.updated_at.db_value(utcnow()),
+        analysis_key(analysis_id),
+        plugin,
+    ]
+    statement = _FINISH
     if chain is not None:
-        condition &= PluginResult.chain == chain
-    return bool(query.where(condition).execute())
+        statement += " AND chain = ?"
+        params.append(chain)
+    return bool(database.execute_sql(sql(statement), params).rowcount)
 
 
 def record_submission(

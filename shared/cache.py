@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from typing import Any
 
 from plugins.spec import PluginSpec
 from shared.config import Settings
+from shared.db import sql
 from shared.models import ResultCache, database, utcnow
 
+_STORE = (
+    "INSERT INTO result_cache (plugin, ioc_type, ioc_hash, ioc, result, stored_at) VALUES (?, ?, ?, ?, ?j, ?)"
+    " ON CONFLICT (plugin, ioc_type, ioc_hash) DO UPDATE SET result = excluded.result,"
+    " stored_at = excluded.stored_at"
+)
 DEFAULT_TTL_S = 3600.0
 LONG_TTL_S = 86400.0
 _LONG_CATEGORIES = {"whois", "sandbox"}
@@ -42,23 +49,9 @@ def store(plugin: str, ioc_type: str, ioc: str, result: dict[str, Any]) -> None:
         or result.get("summary", {}).get("queried") is False
     ):
         return
-    fresh = {k: v for k, v in result.items() if k != "cached"}
-    with database.atomic():
-        (
-            ResultCache.insert(
-                plugin=plugin,
-                ioc_type=ioc_type,
-                ioc_hash=_digest(ioc),
-                ioc=ioc,
-                result=fresh,
-                stored_at=utcnow(),
-            )
-            .on_conflict(
-                conflict_target=[ResultCache.plugin, ResultCache.ioc_type, ResultCache.ioc_hash],
-                update={ResultCache.result: fresh, ResultCache.stored_at: utcnow()},
-            )
-            .execute()
-        )
+    fresh = json.dumps({k: v for k, v in result.items() if k != "cached"})
+    now = ResultCache.stored_at.db_value(utcnow())
+    database.execute_sql(sql(_STORE), (plugin, ioc_type, _digest(ioc), ioc, fresh, now))
 
 
 def _digest(ioc: str) -> str:

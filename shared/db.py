@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -38,6 +39,26 @@ def bind(db: peewee.Database) -> peewee.Database:
     """Bind the models to ``db`` (through the proxy) and return it."""
     database.initialize(db)
     return db
+
+
+@functools.lru_cache(maxsize=256)
+def _in_style(statement: str, param: str) -> str:
+    json_param = "json(?)" if param == "?" else f"{param}::jsonb"
+    return statement.replace("?j", json_param).replace("?", param)
+
+
+def sql(statement: str) -> str:
+    """Return a hand-written statement (``?`` placeholders) in the bound database's parameter style.
+
+    ``?j`` is a JSON parameter (pass ``json.dumps(value)``): ``json(?)`` on SQLite, as Peewee's
+    JSONField stores it, and a ``jsonb`` cast on PostgreSQL.
+
+    The statements of the hot paths (each plugin run, each analysis POST) are written out once
+    instead of built by Peewee's query builder per call: building cost 0.6-1.3 ms of CPU per query
+    on the 2-core benchmark machine, several times what SQLite or PostgreSQL took to answer it.
+    Parameters go through the model fields' ``db_value``, so rows are stored exactly as Peewee would.
+    """
+    return _in_style(statement, database.param)
 
 
 def database_obj() -> peewee.Database:

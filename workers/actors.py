@@ -103,11 +103,10 @@ class _Work:
     def _load(self, analysis_id: str, plugin: str, chain: str) -> tuple[PluginResult, Ioc] | None:
         assert self.rt.db is not None
         with self.rt.db.connection_context():
-            row = analyses.get_row(analysis_id, plugin)
-            if row is None or row.status != "pending" or row.chain != chain:
+            found = analyses.load_run(analysis_id, plugin)
+            if found is None or found[0].status != "pending" or found[0].chain != chain:
                 return None
-            analysis = row.analysis
-            return row, Ioc(type=analysis.ioc_type, value=analysis.ioc)
+            return found
 
     def run_plugin(self, analysis_id: str, plugin: str, chain: str) -> None:
         """Run one plugin for one analysis: a lookup, or a sandbox submission."""
