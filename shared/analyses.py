@@ -44,31 +44,40 @@ def create(
 ) -> Analysis:
     """Insert an analysis and one pending row per plugin in one transaction (before any send)."""
     now = utcnow().replace(microsecond=utcnow().microsecond // 1000 * 1000)
-    with database.atomic():
-        analysis = Analysis.create(
-            id=analysis_id,
-            ioc=ioc,
-            ioc_type=ioc_type,
-            plugins=[p.name for p in planned],
-            account=account,
-            queried_at=now,
+    analysis = Analysis(
+        id=analysis_id,
+        ioc=ioc,
+        ioc_type=ioc_type,
+        plugins=[p.name for p in planned],
+        account=account,
+        queried_at=now,
+    )
+    stamp = PluginResult.created_at.db_value(now)
+    key = Analysis.id.db_value(analysis_id)
+    rows = [
+        (
+            key,
+            p.name,
+            p.mode,
+            p.result["status"] if p.result else "pending",
+            json.dumps(p.result) if p.result else None,
+            None if p.result else p.message_id,
+            p.chain,
+            stamp,
+            stamp,
+            stamp,
+            PluginResult.reported_pending.db_value(False),
+            0,
         )
-        rows = [
-            {
-                "analysis": analysis.id,
-                "plugin": p.name,
-                "mode": p.mode,
-                "status": p.result["status"] if p.result else "pending",
-                "result": p.result,
-                "job_id": None if p.result else p.message_id,
-                "chain": p.chain,
-                "started_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for p in planned
-        ]
-        PluginResult.insert_many(rows).execute()
+        for p in planned
+    ]
+    places = ", ".join([_PLUGIN_ROW] * len(rows))
+    with database.atomic():
+        database.execute_sql(
+            sql(_INSERT_ANALYSIS),
+            (key, ioc, ioc_type, Analysis.queried_at.db_value(now), json.dumps(analysis.plugins), account),
+        )
+        database.execute_sql(sql(_INSERT_ROWS + places), [value for row in rows for value in row])
     return analysis
 
 
@@ -79,6 +88,15 @@ def delete(analysis_id: uuid.UUID) -> None:
         Analysis.delete().where(Analysis.id == analysis_id).execute()
 
 
+# The statements every analysis runs, written out once (see shared.db.sql).
+_INSERT_ANALYSIS = (
+    "INSERT INTO analysis (id, ioc, ioc_type, queried_at, plugins, account) VALUES (?, ?, ?, ?, ?j, ?)"
+)
+_INSERT_ROWS = (
+    "INSERT INTO plugin_result (analysis_id, plugin, mode, status, result, job_id, chain, started_at,"
+    " created_at, updated_at, reported_pending, attempts) VALUES "
+)
+_PLUGIN_ROW = "(?, ?, ?, ?, ?j, ?, ?, ?, ?, ?, ?, ?)"
 _GET_ROW = (
     "SELECT r.*, a.ioc AS ioc, a.ioc_type AS ioc_type FROM plugin_result r"
     " JOIN analysis a ON a.id = r.analysis_id WHERE r.analysis_id = ? AND r.plugin = ?"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.models import AuditEvent
+from shared.db import sql
+from shared.models import AuditEvent, database, utcnow
 from shared.results import iso_ms
 
 PARAM_MAX_CHARS = 128
@@ -49,9 +51,34 @@ def storable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
+_COLUMNS = (
+    "time",
+    "account",
+    "key_prefix",
+    "method",
+    "route",
+    "params",
+    "status",
+    "duration_ms",
+    "client",
+    "ioc",
+    "ioc_type",
+    "analysis_id",
+)
+# Every authenticated request writes one: written out once (see shared.db.sql).
+_INSERT = (
+    'INSERT INTO audit_event ("time", account, key_prefix, method, route, params, status, duration_ms,'
+    " client, ioc, ioc_type, analysis_id) VALUES (?, ?, ?, ?, ?, ?j, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def record(entry: Entry, status: int, duration_ms: int) -> None:
     """Append one audit row."""
-    AuditEvent.create(**entry.as_row(status, duration_ms))
+    row = entry.as_row(status, duration_ms)
+    row["time"] = AuditEvent.time.db_value(utcnow())
+    row["params"] = json.dumps(row["params"])
+    row["analysis_id"] = AuditEvent.analysis_id.db_value(row["analysis_id"])
+    database.execute_sql(sql(_INSERT), [row[column] for column in _COLUMNS])
 
 
 def query(

@@ -68,11 +68,9 @@ def lookup_many(
     wanted = [name for name, limit in limits.items() if limit > 0]
     if not wanted:
         return {}
-    query = ResultCache.select().where(
-        ResultCache.plugin.in_(wanted)
-        & (ResultCache.ioc_type == ioc_type)
-        & (ResultCache.ioc_hash == _digest(ioc))
-    )
+    places = ", ".join("?" * len(wanted))  # placeholders only: the names are parameters
+    statement = f"SELECT * FROM result_cache WHERE plugin IN ({places}) AND ioc_type = ? AND ioc_hash = ?"  # noqa: S608
+    query = ResultCache.raw(sql(statement), *wanted, ioc_type, _digest(ioc))
     now = utcnow()
     return {
         entry.plugin: {**entry.result, "cached": True}
