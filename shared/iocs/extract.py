@@ -81,7 +81,6 @@ _VERSION_WORDS = tuple(
 )
 _VERSION_SEPARATORS = " \t\n\r\f\v.:#=-"
 # The letters a version word can end with, in either case.
-_VERSION_FINALS = frozenset("".join(word[-1] + word[-1].upper() for word in _VERSION_WORDS))
 # TLDs that are also common file extensions: plain "update.zip" is a file, "update[.]zip" a host.
 FILE_LIKE_TLDS = frozenset(
     "zip mov md py sh pl rs ps pub one cab properties java mo pm so tf mk cf mm ml run data".split()
@@ -328,7 +327,7 @@ class _Scan:
     def scan_token(self, token: str, base: int) -> list[tuple[str, str]]:
         """Return the findings of ``token`` (at ``base`` in the text), remembered when context-free."""
         self.token, self.base, self.records, self.contextual = token, base, [], False
-        pattern = _token_pattern(token)
+        pattern = _PATTERNS["://" in token, "@" in token, ":" in token, "." in token, len(token) >= 32]
         if pattern is not None:
             self.run(pattern, 0, len(token))
         if not self.contextual:
@@ -424,10 +423,10 @@ class _Scan:
             self.contextual = True  # the answer depends on the text before the token
         start += self.base
         window = self.plain[max(0, start - 40) : start]
-        last = window.rstrip(_VERSION_SEPARATORS)[-1:]
-        if last.isascii() and last not in _VERSION_FINALS and "\u00a7" not in window:
-            # The common case: the last character before the separators is no version word's last
-            # letter (and an ASCII character, so not white space the test below would skip).
+        tail = window.rstrip(_VERSION_SEPARATORS)
+        if tail[-1:].isascii() and "\u00a7" not in window and not tail.lower().endswith(_VERSION_WORDS):
+            # The common case, decided on the text as it is: what the test below reads ends where
+            # ``tail`` does (an ASCII character, so no white space that test would skip follows).
             return False
         before = " ".join(self.plain[max(0, start - 40) : start + 1].split())[-14:-1]
         if "\u00a7" not in before and not before.rstrip(_VERSION_SEPARATORS).lower().endswith(_VERSION_WORDS):
@@ -655,10 +654,12 @@ def _ipv6_text(groups: list[int]) -> str:
 @lru_cache(maxsize=16384)
 def looks_like_hash(value: str) -> bool:
     """Return True for hex that reads as a digest: one case, digits and letters, not a fill pattern."""
-    if value != value.lower() and value != value.upper():
+    lower = value.lower()
+    if value != lower and value != value.upper():
         return False
-    # Hex only: a digit is there unless all are letters, a letter unless all are digits.
-    return not value.isdigit() and not value.isalpha() and len(set(value.lower())) >= 6
+    # Hex only: a digit is there unless all are letters, a letter unless all are digits. Six
+    # distinct characters are nearly always among the first sixteen.
+    return not value.isdigit() and not value.isalpha() and (len(set(lower[:16])) >= 6 or len(set(lower)) >= 6)
 
 
 def trim_url(url: str) -> str:
@@ -705,11 +706,13 @@ def _fast_check_url(raw: str) -> tuple[str, str, str] | tuple[()] | None:
     scheme, host, ipv4, port = match.groups()
     if port is not None and not 0 < int(port) < 65536:
         return None
-    url = f"{scheme.lower()}://{host.lower()}{raw[match.end('host') :]}"
     if ipv4 is not None:
+        url = f"{scheme.lower()}://{host}{raw[match.end('host') :]}"
         return (url, "ip", host) if is_global_ipv4(host) else ()
     host = host.lower()
-    return (url, "domain", host) if is_public_domain(host) else ()
+    if not is_public_domain(host):
+        return ()
+    return f"{scheme.lower()}://{host}{raw[match.end('host') :]}", "domain", host
 
 
 def _public_host(url: str) -> tuple[str, str] | None:
