@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
 
 from shared.iocs import psl
@@ -288,14 +288,6 @@ class _Scan:
         self.base = 0
         self.records: list[tuple[str, str]] = []
         self.contextual = False
-        self.accepters = {
-            "url": self.accept_url,
-            "email": self.accept_email,
-            "ipv6": self.accept_ipv6,
-            "ipv4": self.accept_ipv4,
-            "domain": self.accept_domain,
-            "hash": self.accept_hash,
-        }
 
     def run_tokens(self) -> None:
         """Scan each white-space-separated token that can hold a candidate; none holds white space.
@@ -340,7 +332,7 @@ class _Scan:
         """Scan ``token[pos:endpos]``; a rejected URL's span is scanned again without URLs."""
         token = self.token
         search = pattern.search
-        accepters = self.accepters
+        accepters = _ACCEPTERS
         while True:
             match = search(token, pos, endpos)
             if match is None:
@@ -348,7 +340,7 @@ class _Scan:
             kind = match.lastgroup or ""
             start = match.start()
             value = match.group()
-            end = accepters[kind](start, value)
+            end = accepters[kind](self, start, value)
             if end >= 0:
                 if end >= endpos or _ALNUM.search(token, end, endpos) is None:
                     return  # every candidate holds a letter or digit: nothing left to find
@@ -364,14 +356,14 @@ class _Scan:
             for other, alternative in _FALLBACKS[kind]:
                 retry = alternative.match(token, start)
                 if retry is not None:
-                    end = accepters[other](start, retry.group())
+                    end = accepters[other](self, start, retry.group())
                     if end >= 0:
                         pos = end
                         break
 
     def accept(self, kind: str, start: int, value: str) -> int:
         """Record ``value`` if it is an indicator of ``kind``; return where scanning resumes, or -1."""
-        return self.accepters[kind](start, value)
+        return _ACCEPTERS[kind](self, start, value)
 
     def accept_domain(self, start: int, value: str) -> int:
         name = value.lower()
@@ -455,7 +447,7 @@ class _Scan:
             # Labels right after a closing marker or the word "dot": a cheap first test, since a
             # name written defanged has one of its labels there.
             self.after_marker = {label.lower() for label in _AFTER_MARKER.findall(self.original)}
-        if not any(label in self.after_marker for label in name.split(".")[1:]):
+        if self.after_marker.isdisjoint(name.split(".")[1:]):
             return False
         # The names are collected from the lines that hold the file-like last label, or for a code
         # identifier its first label; after three such labels from every line with a defanged dot
@@ -470,6 +462,17 @@ class _Scan:
                 self.lines = (self.original.lower(), self.original.split("\n"))
             names = self.defanged[key] = _defanged_names(self.lines, key.rstrip("."), not key.endswith("."))
         return name in names
+
+
+# What ``_Scan.run`` calls for each kind of candidate.
+_ACCEPTERS: dict[str, Callable[[_Scan, int, str], int]] = {
+    "url": _Scan.accept_url,
+    "email": _Scan.accept_email,
+    "ipv6": _Scan.accept_ipv6,
+    "ipv4": _Scan.accept_ipv4,
+    "domain": _Scan.accept_domain,
+    "hash": _Scan.accept_hash,
+}
 
 
 def _token_pattern(token: str, with_urls: bool = True) -> re.Pattern[str] | None:
