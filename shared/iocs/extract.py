@@ -303,6 +303,8 @@ class _Scan:
         offset = 0
         for token in plain.split():
             if len(token) < 32 and "@" not in token:
+                if "." not in token and ":" not in token:
+                    continue  # most words
                 bare = token.rstrip(".:")
                 if "." not in bare and ":" not in bare:
                     continue  # dots and colons only at the end: "opened.", "From:"
