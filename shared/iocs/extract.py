@@ -626,34 +626,28 @@ def _ipv6_groups(value: str) -> list[int] | None:
     missing = 8 - len(groups) - len(after)
     if (missing < 1) if double else (missing != 0 or not head):
         return None
-    numbers = []
-    for group in groups + ["0"] * missing + after if double else groups:
-        if not 0 < len(group) <= 4:
-            return None  # an empty group (":::", a colon at an end) or more than four digits
-        numbers.append(int(group, 16))
-    return numbers
+    parts = groups + ["0"] * missing + after if double else groups
+    if "" in parts or max(map(len, parts)) > 4:
+        return None  # an empty group (":::", a colon at an end) or more than four digits
+    return [int(part, 16) for part in parts]
+
+
+# ":0:0:...:0:" for runs of eight zero groups down to two, the longest first.
+_ZERO_RUNS = tuple(":" + "0:" * length for length in range(8, 1, -1))
 
 
 def _ipv6_text(groups: list[int]) -> str:
-    """Return RFC 5952 text as ``ipaddress`` writes it: the first longest run of 2+ zero groups is "::"."""
-    best_start, best_length, start = 0, 0, -1
-    for index, group in enumerate(groups):
-        if group:
-            start = -1
-            continue
-        if start < 0:
-            start = index
-        if index + 1 - start > best_length:
-            best_start, best_length = start, index + 1 - start
-    hextets = [f"{group:x}" for group in groups]
-    if best_length > 1:
-        end = best_start + best_length
-        if end == 8:
-            hextets.append("")
-        hextets[best_start:end] = [""]
-        if best_start == 0:
-            hextets.insert(0, "")
-    return ":".join(hextets)
+    """Return RFC 5952 text as ``ipaddress`` writes it: the first longest run of 2+ zero groups is "::".
+
+    The groups are written between colons; the first place of the longest run of zero groups is
+    where ``str.find`` first finds that many "0:" after a colon.
+    """
+    text = ":" + ":".join(map("{:x}".format, groups)) + ":"
+    for zeros in _ZERO_RUNS:
+        at = text.find(zeros)
+        if at != -1:
+            return text[1:at] + "::" + text[at + len(zeros) : -1]
+    return text[1:-1]
 
 
 @lru_cache(maxsize=16384)
