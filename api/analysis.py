@@ -95,7 +95,9 @@ class AnalysisCollection:
             if spec.name in reused:
                 planned.append(analyses.PlannedPlugin(spec.name, spec.mode, "", chain, reused[spec.name]))
                 continue
-            message = self.actors.run_plugin.message(str(analysis_id), spec.name, chain)
+            message = self.actors.run_plugin.message(
+                str(analysis_id), spec.name, chain, [ioc.type, ioc.value]
+            )
             messages.append(message)
             planned.append(analyses.PlannedPlugin(spec.name, spec.mode, message.message_id, chain))
         analysis = analyses.create(analysis_id, ioc.value, ioc.type, planned, account)

@@ -108,14 +108,32 @@ class _Work:
                 return None
             return found
 
-    def run_plugin(self, analysis_id: str, plugin: str, chain: str) -> None:
-        """Run one plugin for one analysis: a lookup, or a sandbox submission."""
+    def run_plugin(
+        self, analysis_id: str, plugin: str, chain: str, sent_ioc: list[str] | None = None
+    ) -> None:
+        """Run one plugin for one analysis: a lookup, or a sandbox submission.
+
+        The API sends the IOC along (``sent_ioc``, [type, value]): a fast lookup then starts at
+        once, while the row is checked beside it, so the check is off the answer's critical path.
+        A stale message (row final, or the chain moved on) still writes nothing; it costs only a
+        provider call. Without the IOC (a reconciler's resend), or for a sandbox submission, which
+        must never run twice, the row is checked first.
+        """
+        spec = self._spec(plugin)
+        if sent_ioc is not None and spec is not None and not spec.is_submission(sent_ioc[0]):
+            ioc = Ioc(type=sent_ioc[0], value=sent_ioc[1])
+            check = self.rt.runner.background(self._load, analysis_id, plugin, chain)
+            result = self.rt.runner.lookup(spec, ioc)
+            if check.result() is None:
+                logger.info("run_plugin %s/%s: already final or superseded, dropped", analysis_id, plugin)
+                return
+            self.finish(analysis_id, plugin, chain, result, ioc)
+            return
         loaded = self._load(analysis_id, plugin, chain)
         if loaded is None:
             logger.info("run_plugin %s/%s: already final or superseded, skipped", analysis_id, plugin)
             return
         _row, ioc = loaded
-        spec = self._spec(plugin)
         if spec is None:
             self.finish(analysis_id, plugin, chain, _unregistered(plugin))
             return
@@ -228,7 +246,7 @@ class FinaliseOnTimeLimit(Middleware):
     ) -> None:
         if not isinstance(exception, TimeLimitExceeded) or message.actor_name != RUN_PLUGIN:
             return
-        analysis_id, plugin, chain = message.args
+        analysis_id, plugin, chain = message.args[:3]
         result_ = error_result(plugin, "timeout", "the plugin run exceeded the worker's time limit", 0)
         try:
             self.work.finish(analysis_id, plugin, chain, result_)

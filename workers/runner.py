@@ -59,6 +59,10 @@ class PluginRunner:
         for client in clients:
             client.close()
 
+    def background(self, fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[T]:
+        """Run ``fn(*args)`` on a call thread; return its future."""
+        return self._pool.submit(fn, *args)
+
     def lookup(self, spec: PluginSpec, ioc: Ioc) -> dict[str, Any]:
         """Run a fast lookup (or a sandbox's lookup of existing reports) and return its ToolResult."""
         module = registry.BY_NAME[spec.name]

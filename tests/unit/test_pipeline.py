@@ -139,6 +139,26 @@ def test_run_plugin_twice_keeps_one_answer_and_skips_stale_chains(service: Servi
     assert stored.status == "ok" and stored.result["verdict"] == "malicious"
 
 
+def test_a_message_carrying_its_ioc_looks_up_beside_the_row_check_and_never_overwrites(
+    service: Service, fake
+) -> None:
+    row = _seed(service)
+    run = service.workers.actors.run_plugin.fn
+    run(row.analysis_key, "virustotal", "someone-else", ["ip", "1.0.0.1"])
+    # The lookup started before the check said the chain is not ours: one call, nothing stored.
+    assert fake.count("vt") == 1
+    with service.workers.runtime.db.connection_context():
+        assert analyses.get_row(row.analysis_key, "virustotal").status == "pending"
+    run(row.analysis_key, "virustotal", row.chain, ["ip", "1.0.0.1"])
+    with service.workers.runtime.db.connection_context():
+        stored = analyses.get_row(row.analysis_key, "virustotal")
+    assert fake.count("vt") == 2
+    assert stored.status == "ok" and stored.result["verdict"] == "malicious"
+    run(row.analysis_key, "virustotal", row.chain, ["ip", "1.0.0.1"])  # a redelivery: row final
+    with service.workers.runtime.db.connection_context():
+        assert analyses.get_row(row.analysis_key, "virustotal").result == stored.result
+
+
 def test_reconciler_resends_overdue_polls_once_across_racing_reconcilers(service: Service, fake) -> None:
     fake.joe_polls_before_finish = 0
     past = utcnow() - dt.timedelta(minutes=10)
