@@ -14,7 +14,7 @@ from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.broker import Consumer
+from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ConnectionClosed
@@ -36,10 +36,12 @@ DOORBELL_PREFIX = "socbuddy:doorbell:"
 # empty fetches that rings left over from a burst cost.
 _DOORBELL_RINGS = 4
 _DOORBELL_TTL_S = 60
+# Messages one fetch takes at most (see _DoorbellConsumer): a fan-out spreads over worker processes.
+FETCH_BATCH = 4
 
 
 class _DoorbellConsumer(_RedisConsumer):
-    """A Redis consumer that idles on its queue's doorbell (BLPOP) instead of sleeping.
+    """A Redis consumer that idles on its queue's doorbell (BLPOP) and fetches in small batches.
 
     Dramatiq's consumer sleeps between empty fetches, backing off up to the worker timeout, so a
     message sent to an idle worker waited on average half that sleep before anyone looked (and
@@ -48,23 +50,38 @@ class _DoorbellConsumer(_RedisConsumer):
     again after a while: a queue's consumer after ``wake_ms`` (a ring lost with a Redis restart
     costs that much), or after ``idle_ms`` while its prefetch is full; a delay queue's consumer
     after ``idle_ms``, because its worker thread releases due delayed messages between fetches.
+
+    Dramatiq's consumer also fetches as many messages as its prefetch allows, so the first worker
+    process to wake took a whole fan-out and ran it under one GIL while the others idled. A fetch
+    here takes at most ``FETCH_BATCH`` messages; the consumers woken by the same rings share them.
     """
 
     def __init__(self, broker: DoorbellRedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
-        super().__init__(broker, queue_name, prefetch, 0)  # no sleep of its own: __next__ waits
+        super().__init__(broker, queue_name, prefetch, timeout)
         self.short_s = min(timeout, broker.idle_ms) / 1000
         self.long_s = self.short_s if queue_name.endswith(".DQ") else broker.wake_ms / 1000
         self.doorbell = DOORBELL_PREFIX + queue_name
 
     def __next__(self) -> Any:
-        message = super().__next__()
-        if message is None:
-            full = self.outstanding_message_count >= self.prefetch
-            try:
-                self.broker.client.blpop([self.doorbell], timeout=self.short_s if full else self.long_s)
-            except redis.ConnectionError as ex:
-                raise ConnectionClosed(ex) from None
-        return message
+        try:
+            while True:
+                if self.message_cache:
+                    data = self.message_cache.pop(0)
+                    if data is None:  # as Dramatiq's consumer does: skip a hole in a fetch
+                        continue
+                    message = Message.decode(data)
+                    self.queued_message_ids.add(message.message_id)
+                    return MessageProxy(message)
+                room = self.prefetch - self.outstanding_message_count
+                if room > 0:
+                    self.message_cache = self.broker.do_fetch(self.queue_name, min(room, FETCH_BATCH))
+                    if self.message_cache:
+                        continue
+                # Nothing to fetch, or no room: wait for a ring, then give the worker its turn.
+                self.broker.client.blpop([self.doorbell], timeout=self.long_s if room > 0 else self.short_s)
+                return None
+        except redis.ConnectionError as ex:
+            raise ConnectionClosed(ex) from None
 
 
 class DoorbellRedisBroker(RedisBroker):

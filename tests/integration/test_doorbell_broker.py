@@ -25,7 +25,11 @@ WAKE_MS = 6000  # an idle queue consumer's wait without a ring: far longer than 
 @pytest.fixture
 def doorbell_broker(redis_url):
     broker = brokermod.DoorbellRedisBroker(
-        idle_ms=50, wake_ms=WAKE_MS, url=redis_url, namespace=f"test-{uuid.uuid4().hex[:8]}"
+        idle_ms=50,
+        wake_ms=WAKE_MS,
+        url=redis_url,
+        namespace=f"test-{uuid.uuid4().hex[:8]}",
+        socket_timeout=30,  # as workers.broker.build sets it: longer than any doorbell wait
     )
     broker.declare_queue("q")
     yield broker
@@ -107,3 +111,25 @@ def test_the_local_broker_caps_its_consumers_wait_and_sends_batches() -> None:
     broker.enqueue_many([_message(n) for n in range(3)])
     assert broker.queues["q"].qsize() == 3
     assert isinstance(broker, StubBroker)
+
+
+def test_consumers_share_a_fan_out_instead_of_the_first_taking_it_all(doorbell_broker) -> None:
+    first = doorbell_broker.consume("q", prefetch=96, timeout=WAKE_MS)
+    second = doorbell_broker.consume("q", prefetch=96, timeout=WAKE_MS)
+    doorbell_broker.enqueue_many([_message(n) for n in range(10)])
+    taken = [next(first)]
+    # One fetch took at most FETCH_BATCH messages, so the second worker finds the rest.
+    assert len(first.message_cache) == brokermod.FETCH_BATCH - 1
+    proxy, _ = _next_message(second, within_s=5)
+    assert proxy is not None
+    taken.append(proxy)
+    for consumer in (first, second):  # what each fetched and holds
+        while consumer.message_cache:
+            taken.append(next(consumer))
+    while len(taken) < 10:
+        proxy, _ = _next_message(first, within_s=5)
+        assert proxy is not None
+        taken.append(proxy)
+    assert sorted(p.args[0] for p in taken) == list(range(10))
+    first.close()
+    second.close()
