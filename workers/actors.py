@@ -114,7 +114,7 @@ class _Work:
         """Run one plugin for one analysis: a lookup, or a sandbox submission.
 
         The API sends the IOC along (``sent_ioc``, [type, value]): a fast lookup then starts at
-        once, while the row is checked beside it, so the check is off the answer's critical path.
+        once and the row is checked while the provider answers, off the answer's critical path.
         A stale message (row final, or the chain moved on) still writes nothing; it costs only a
         provider call. Without the IOC (a reconciler's resend), or for a sandbox submission, which
         must never run twice, the row is checked first.
@@ -122,9 +122,10 @@ class _Work:
         spec = self._spec(plugin)
         if sent_ioc is not None and spec is not None and not spec.is_submission(sent_ioc[0]):
             ioc = Ioc(type=sent_ioc[0], value=sent_ioc[1])
-            check = self.rt.runner.background(self._load, analysis_id, plugin, chain)
-            result = self.rt.runner.lookup(spec, ioc)
-            if check.result() is None:
+            answer = self.rt.runner.start_lookup(spec, ioc)
+            loaded = self._load(analysis_id, plugin, chain)
+            result = answer()
+            if loaded is None:
                 logger.info("run_plugin %s/%s: already final or superseded, dropped", analysis_id, plugin)
                 return
             self.finish(analysis_id, plugin, chain, result, ioc)
