@@ -76,9 +76,14 @@ def read_items(text: str, fmt: str) -> Iterator[Item | str]:
     yield from readers[fmt](text)
 
 
+# A comment starts with "#" at the start of a line or after white space: a "#" inside a value is
+# part of it (a URL's fragment), so "http://evil.example/a#b" is imported whole, never cut short.
+_COMMENT = re.compile(r"(?:^|\s)#")
+
+
 def _read_text(text: str) -> Iterator[Item | str]:
     for line in text.splitlines():
-        value = line.split("#", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+        value = _COMMENT.split(line, maxsplit=1)[0].strip()
         if value:
             yield _guess(value)
 

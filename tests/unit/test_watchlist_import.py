@@ -95,6 +95,13 @@ def test_plain_text_reports_what_it_rejects(database) -> None:
     assert report.rejected == ["'not an indicator': not an IP, domain, URL, hash or e-mail address"]
 
 
+def test_plain_text_comments_start_at_a_line_start_or_after_white_space(database) -> None:
+    text = "# header\nhttp://evil.example/a#frag\n1.0.0.5   # C2 of the campaign\n\t# indented comment\n"
+    report = watchlist.import_text(text, "fragments")
+    assert report.added == 2 and report.rejected == []
+    assert values("fragments") == {("url", "http://evil.example/a#frag"), ("ip", "1.0.0.5")}
+
+
 def test_reimport_adds_nothing_and_replace_resets(database) -> None:
     watchlist.import_file(DATA / "plain.txt", "incident")
     again = watchlist.import_file(DATA / "plain.txt", "incident")
