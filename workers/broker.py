@@ -1,9 +1,9 @@
 """Build the broker: the only module that does. Run it before any actor is declared.
 
-``REDIS_URL`` set: a RedisBroker tuned for fast redelivery (heartbeat and maintenance) and fast
-pickup (a doorbell). Unset (only ``socbuddy dev``): Dramatiq's StubBroker, consumed by an
-in-process Worker. The broker is installed
-as Dramatiq's global one, so nothing can silently build a default (RabbitMQ or localhost Redis).
+``REDIS_URL`` set: Dramatiq's RedisBroker tuned for fast redelivery (heartbeat and maintenance)
+and fast pickup (a doorbell, batched sends). Unset (only ``socbuddy dev``): Dramatiq's StubBroker,
+consumed by an in-process Worker. The broker is installed as Dramatiq's global one, so nothing can
+silently build a default (RabbitMQ or localhost Redis).
 """
 
 from __future__ import annotations
