@@ -9,7 +9,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from shared.db import sql
+from shared.db import first
 from shared.errors import InvalidApiKey, InvalidRequest, NotFound, RevokedApiKey
 from shared.models import ApiKey, ServiceAccount, database, utcnow
 
@@ -113,7 +113,7 @@ def authenticate(authorization: str | None) -> Principal:
     key = key.strip()
     if not _KEY_SHAPE.fullmatch(key):
         raise InvalidApiKey("malformed API key (expected sb_ followed by 32 letters and digits)")
-    record = next(iter(ApiKey.raw(sql(_FIND_KEY), hash_key(key))), None)
+    record = first(ApiKey, _FIND_KEY, hash_key(key))
     if record is None:
         raise InvalidApiKey("unknown API key")
     account, rate_limit = record.__dict__["account_name"], record.__dict__["account_rate_limit"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import verdict
-from shared.db import sql
+from shared.db import first, sql
 from shared.iocs.normalize import Ioc
 from shared.models import Analysis, PluginResult, database, utcnow
 from shared.results import iso_s
@@ -53,7 +53,7 @@ def create(
         queried_at=now,
     )
     stamp = PluginResult.created_at.db_value(now)
-    key = Analysis.id.db_value(analysis_id)
+    key = analysis_key(analysis_id)
     rows = [
         (
             key,
@@ -121,7 +121,7 @@ def get_row(analysis_id: str, plugin: str) -> PluginResult | None:
 
 def load_run(analysis_id: str, plugin: str) -> tuple[PluginResult, Ioc] | None:
     """Return one plugin's row and its analysis's IOC (one query), or None."""
-    row = next(iter(PluginResult.raw(sql(_GET_ROW), analysis_key(analysis_id), plugin)), None)
+    row = first(PluginResult, _GET_ROW, analysis_key(analysis_id), plugin)
     if row is None:
         return None
     extra = row.__dict__  # the joined columns land beside the model's own fields

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import peewee
@@ -59,6 +59,17 @@ def sql(statement: str) -> str:
     Parameters go through the model fields' ``db_value``, so rows are stored exactly as Peewee would.
     """
     return _in_style(statement, database.param)
+
+
+M = TypeVar("M", bound=peewee.Model)
+
+
+def first(model: type[M], statement: str, *params: Any) -> M | None:
+    """Return the first row of a hand-written SELECT (see ``sql``) as a ``model``, or None.
+
+    Columns that are not the model's own (a join's) are set as plain attributes of the row.
+    """
+    return next(iter(model.raw(sql(statement), *params)), None)
 
 
 def database_obj() -> peewee.Database:

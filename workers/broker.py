@@ -8,8 +8,9 @@ silently build a default (RabbitMQ or localhost Redis).
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import dramatiq
@@ -110,30 +111,33 @@ class DoorbellRedisBroker(RedisBroker):
         return _DoorbellConsumer
 
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
-        pipe = getattr(self._batch, "pipe", None)
-        if pipe is not None:
+        with self._batched() as pipe:
             sent = super().enqueue(message, delay=delay)
             self._ring(pipe, sent.queue_name)
-            return sent
-        pipe = self.client.pipeline(transaction=False)
-        self._batch.pipe = pipe
-        try:
-            sent = super().enqueue(message, delay=delay)
-            self._ring(pipe, sent.queue_name)
-        finally:
-            self._batch.pipe = None
-        pipe.execute()
         return sent
 
     def enqueue_many(self, messages: Sequence[Message[Any]]) -> None:
         """Send ``messages`` (no delay) in one round trip; all are sent or the error is raised."""
-        pipe = self.client.pipeline(transaction=False)
-        self._batch.pipe = pipe
-        try:
+        with self._batched() as pipe:
             for message in messages:
                 super().enqueue(message)
             for queue_name in {m.queue_name for m in messages}:
                 self._ring(pipe, queue_name)
+
+    @contextlib.contextmanager
+    def _batched(self) -> Iterator[Any]:
+        """Queue this thread's dispatches on one pipeline, sent when the block ends without error.
+
+        A block opened inside another (an enqueue made while a batch is open) joins the open one.
+        """
+        open_pipe = getattr(self._batch, "pipe", None)
+        if open_pipe is not None:
+            yield open_pipe
+            return
+        pipe = self.client.pipeline(transaction=False)
+        self._batch.pipe = pipe
+        try:
+            yield pipe
         finally:
             self._batch.pipe = None
         pipe.execute()
