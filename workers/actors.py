@@ -120,17 +120,11 @@ class _Work:
         must never run twice, the row is checked first.
         """
         spec = self._spec(plugin)
+        answer = None
         if sent_ioc is not None and spec is not None and not spec.is_submission(sent_ioc[0]):
-            ioc = Ioc(type=sent_ioc[0], value=sent_ioc[1])
-            answer = self.rt.runner.start_lookup(spec, ioc)
-            loaded = self._load(analysis_id, plugin, chain)
-            result = answer()
-            if loaded is None:
-                logger.info("run_plugin %s/%s: already final or superseded, dropped", analysis_id, plugin)
-                return
-            self.finish(analysis_id, plugin, chain, result, ioc)
-            return
+            answer = self.rt.runner.start_lookup(spec, Ioc(type=sent_ioc[0], value=sent_ioc[1]))
         loaded = self._load(analysis_id, plugin, chain)
+        result = answer() if answer is not None else None
         if loaded is None:
             logger.info("run_plugin %s/%s: already final or superseded, skipped", analysis_id, plugin)
             return
@@ -138,13 +132,13 @@ class _Work:
         if spec is None:
             self.finish(analysis_id, plugin, chain, _unregistered(plugin))
             return
-        if spec.is_submission(ioc.type):
+        if result is None and spec.is_submission(ioc.type):
             outcome = self.rt.runner.submit(spec, ioc)
             if isinstance(outcome, Submitted):
                 self._submitted(analysis_id, spec, chain, outcome.job_id)
                 return
             result = outcome
-        else:
+        elif result is None:
             result = self.rt.runner.lookup(spec, ioc)
         self.finish(analysis_id, plugin, chain, result, ioc)
 
