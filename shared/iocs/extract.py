@@ -132,16 +132,7 @@ _GLOBAL_FIRST_OCTETS = frozenset(
 )
 
 
-# Where a candidate may be: a dot before a letter or digit, an at-sign, a colon before a hex digit,
-# colon or slash, or a digit within 16 places of either end of a run of 32 hex digits. The one
-# character class in front lets the regex engine skip quickly over prose.
-_FEATURE = re.compile(
-    r"[.@:0-9](?:(?<=\.)(?=[A-Za-z0-9])|(?<=@)|(?<=:)(?=[0-9A-Fa-f:/])"
-    r"|(?<=[0-9])(?:(?=[0-9A-Fa-f]{16})|(?<=[0-9A-Fa-f]{17})))"
-)
-_SPACE = re.compile(r"\s")
 _ALNUM = re.compile("[A-Za-z0-9]")
-_DOMAIN_PATTERN = rf"(?<![A-Za-z0-9.@/\\_-]){_NAME}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
 # Every candidate in one left-to-right pass. At one position the first alternative that matches
 # wins; when its value is rejected the later alternatives are tried at the same position.
 _ALTERNATIVES: tuple[tuple[str, re.Pattern[str]], ...] = (
