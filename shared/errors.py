@@ -52,11 +52,6 @@ class NotFound(SocbuddyError):
     http_status = 404
 
 
-class MethodNotAllowed(SocbuddyError):
-    code = "method_not_allowed"
-    http_status = 405
-
-
 class PayloadTooLarge(SocbuddyError):
     code = "payload_too_large"
     http_status = 413
@@ -74,8 +69,3 @@ class RateLimited(SocbuddyError):
 class Unavailable(SocbuddyError):
     code = "unavailable"
     http_status = 503
-
-
-class InternalError(SocbuddyError):
-    code = "internal_error"
-    http_status = 500
