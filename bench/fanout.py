@@ -289,7 +289,8 @@ def main() -> int:
         "SOCBUDDY_PLUGINS": names,
         "SOCBUDDY_LOG_LEVEL": "WARNING",
         "SOCBUDDY_FAST_TIMEOUT": "15",
-        "PYTHONPATH": str(ROOT),
+        # Keep the caller's PYTHONPATH after the checkout (a tracer's sitecustomize, say).
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     results = {}
     for mode in args.modes.split(","):

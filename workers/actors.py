@@ -114,17 +114,17 @@ class _Work:
         """Run one plugin for one analysis: a lookup, or a sandbox submission.
 
         The API sends the IOC along (``sent_ioc``, [type, value]): a fast lookup then starts at
-        once and the row is checked while the provider answers, off the answer's critical path.
-        A stale message (row final, or the chain moved on) still writes nothing; it costs only a
-        provider call. Without the IOC (a reconciler's resend), or for a sandbox submission, which
-        must never run twice, the row is checked first.
+        once and needs no read of its row, because the final write is a compare-and-set on the
+        row's status and chain. A stale message (row final, or the chain moved on) still writes
+        nothing; it costs only a provider call. Without the IOC (a reconciler's resend), or for a
+        sandbox submission, which must never run twice, the row is checked first.
         """
         spec = self._spec(plugin)
-        answer = None
         if sent_ioc is not None and spec is not None and not spec.is_submission(sent_ioc[0]):
-            answer = self.rt.runner.start_lookup(spec, Ioc(type=sent_ioc[0], value=sent_ioc[1]))
+            ioc = Ioc(type=sent_ioc[0], value=sent_ioc[1])
+            self.finish(analysis_id, plugin, chain, self.rt.runner.lookup(spec, ioc), ioc)
+            return
         loaded = self._load(analysis_id, plugin, chain)
-        result = answer() if answer is not None else None
         if loaded is None:
             logger.info("run_plugin %s/%s: already final or superseded, skipped", analysis_id, plugin)
             return
@@ -132,13 +132,13 @@ class _Work:
         if spec is None:
             self.finish(analysis_id, plugin, chain, _unregistered(plugin))
             return
-        if result is None and spec.is_submission(ioc.type):
+        if spec.is_submission(ioc.type):
             outcome = self.rt.runner.submit(spec, ioc)
             if isinstance(outcome, Submitted):
                 self._submitted(analysis_id, spec, chain, outcome.job_id)
                 return
             result = outcome
-        elif result is None:
+        else:
             result = self.rt.runner.lookup(spec, ioc)
         self.finish(analysis_id, plugin, chain, result, ioc)
 
@@ -208,15 +208,24 @@ class _Work:
     def finish(
         self, analysis_id: str, plugin: str, chain: str | None, result: dict[str, Any], ioc: Ioc | None = None
     ) -> None:
-        """Store a final result (first answer wins), remember it for reuse, and tell a waiting API call."""
+        """Store a final result (first answer wins), tell a waiting API call, then remember it for reuse.
+
+        When the row was already final, the waiting call is told the stored answer. When another
+        chain owns the still-pending row, nothing is told: that chain's run will answer. The cache
+        is written after the barrier push, off the answer's critical path.
+        """
         assert self.rt.db is not None
         with self.rt.db.connection_context():
-            if not analyses.finish(analysis_id, plugin, result, chain):
-                stored = analyses.get_row(analysis_id, plugin)
-                result = stored.result if stored is not None and stored.result else result
-            elif ioc is not None:
-                cache.store(plugin, ioc.type, ioc.value, result)
-        self._push(analysis_id, {"plugin": plugin, "kind": "result", "result": result})
+            if analyses.finish(analysis_id, plugin, result, chain):
+                self._push(analysis_id, {"plugin": plugin, "kind": "result", "result": result})
+                if ioc is not None:
+                    cache.store(plugin, ioc.type, ioc.value, result)
+                return
+            stored = analyses.get_row(analysis_id, plugin)
+        if stored is not None and stored.status in analyses.FINAL:
+            self._push(analysis_id, {"plugin": plugin, "kind": "result", "result": stored.result})
+        else:
+            logger.info("run_plugin %s/%s: superseded by another chain, nothing stored", analysis_id, plugin)
 
     def _push(self, analysis_id: str, outcome: dict[str, Any]) -> None:
         try:

@@ -61,16 +61,9 @@ class PluginRunner:
 
     def lookup(self, spec: PluginSpec, ioc: Ioc) -> dict[str, Any]:
         """Run a fast lookup (or a sandbox's lookup of existing reports) and return its ToolResult."""
-        return self.start_lookup(spec, ioc)()
-
-    def start_lookup(self, spec: PluginSpec, ioc: Ioc) -> Callable[[], dict[str, Any]]:
-        """Start a lookup on a call thread; return the function that waits for its ToolResult.
-
-        The caller can do other work (the actor checks its row) while the provider answers.
-        """
         module = registry.BY_NAME[spec.name]
         call = module.submit if spec.mode == "slow" else module.lookup
-        return self._begin(spec, ioc, lambda ctx: call(ctx, ioc))
+        return self._result(spec, ioc, lambda ctx: call(ctx, ioc))
 
     def submit(self, spec: PluginSpec, ioc: Ioc) -> Submitted | dict[str, Any]:
         """Submit to a sandbox; return the job, or a ToolResult for a failure or an immediate answer."""
@@ -93,27 +86,16 @@ class PluginRunner:
         return self._call(spec, lambda ctx: module.poll(ctx, ioc, job_id))
 
     def _result(self, spec: PluginSpec, ioc: Ioc, call: Callable[[Context], Finding]) -> dict[str, Any]:
-        return self._begin(spec, ioc, call)()
-
-    def _begin(
-        self, spec: PluginSpec, ioc: Ioc, call: Callable[[Context], Finding]
-    ) -> Callable[[], dict[str, Any]]:
         started = time.monotonic()
         skipped = self._skip_reason(spec, ioc)
         if skipped:
             summary = {"queried": False, "reason": skipped}
-            result = ok_result(spec.name, Finding(summary=summary), _ms_since(started))
-            return lambda: result
-        wait = self._start(spec, call)
-
-        def finish() -> dict[str, Any]:
-            try:
-                finding = wait()
-            except PluginError as ex:
-                return error_result(spec.name, ex.code, ex.message, _ms_since(started), raw=ex.raw)
-            return ok_result(spec.name, finding, _ms_since(started))
-
-        return finish
+            return ok_result(spec.name, Finding(summary=summary), _ms_since(started))
+        try:
+            finding = self._call(spec, call)
+        except PluginError as ex:
+            return error_result(spec.name, ex.code, ex.message, _ms_since(started), raw=ex.raw)
+        return ok_result(spec.name, finding, _ms_since(started))
 
     def _skip_reason(self, spec: PluginSpec, ioc: Ioc) -> str | None:
         host = ioc.host if ioc.type in ("ip", "url", "email") else None
@@ -122,13 +104,10 @@ class PluginRunner:
         return None
 
     def _call(self, spec: PluginSpec, call: Callable[[Context], T]) -> T:
-        return self._start(spec, call)()
-
-    def _start(self, spec: PluginSpec, call: Callable[[Context], T]) -> Callable[[], T]:
-        """Submit ``call`` to a call thread; return the function that waits for it within the budget."""
+        """Run ``call`` on a call thread and wait for it within the plugin's budget."""
         budget_s = self.settings.plugin_timeout_for(spec.name)
         future = self._pool.submit(self._with_client, spec, budget_s, call)
-        return lambda: self._wait(spec, future, budget_s)
+        return self._wait(spec, future, budget_s)
 
     def _wait(self, spec: PluginSpec, future: concurrent.futures.Future[T], budget_s: float) -> T:
         try:

@@ -22,6 +22,7 @@ from shared.config import Settings
 from shared.iocs.normalize import make_ioc
 from shared.models import PluginResult, utcnow
 from tests.conftest import Service
+from workers import actors as actors_module
 from workers import broker as brokermod
 from workers.actors import Timing, backoff_s
 from workers.reconciler import MAX_REDISPATCH, reconcile_once
@@ -139,24 +140,37 @@ def test_run_plugin_twice_keeps_one_answer_and_skips_stale_chains(service: Servi
     assert stored.status == "ok" and stored.result["verdict"] == "malicious"
 
 
-def test_a_message_carrying_its_ioc_looks_up_beside_the_row_check_and_never_overwrites(
-    service: Service, fake
+def test_a_message_carrying_its_ioc_needs_no_row_read_and_never_overwrites(
+    service: Service, fake, monkeypatch
 ) -> None:
     row = _seed(service)
     run = service.workers.actors.run_plugin.fn
+    barrier = service.workers.runtime.barrier
+
+    def no_row_check(*args):
+        raise AssertionError("a fast lookup that carries its IOC must not check its row first")
+
+    monkeypatch.setattr(actors_module._Work, "_load", no_row_check)
     run(row.analysis_key, "virustotal", "someone-else", ["ip", "1.0.0.1"])
-    # The lookup started before the check said the chain is not ours: one call, nothing stored.
+    # The lookup ran, but the chain is not ours: nothing stored, and nothing told to a waiting call.
     assert fake.count("vt") == 1
     with service.workers.runtime.db.connection_context():
         assert analyses.get_row(row.analysis_key, "virustotal").status == "pending"
+    assert barrier.wait(row.analysis_key, {"virustotal"}, 0.05) == {}
     run(row.analysis_key, "virustotal", row.chain, ["ip", "1.0.0.1"])
     with service.workers.runtime.db.connection_context():
         stored = analyses.get_row(row.analysis_key, "virustotal")
     assert fake.count("vt") == 2
     assert stored.status == "ok" and stored.result["verdict"] == "malicious"
+    told = barrier.wait(row.analysis_key, {"virustotal"}, 1)
+    assert told["virustotal"]["result"] == stored.result
+    fake.mode["vt"] = "down"  # the redelivery's own answer would be an error
     run(row.analysis_key, "virustotal", row.chain, ["ip", "1.0.0.1"])  # a redelivery: row final
+    assert fake.count("vt") == 3
     with service.workers.runtime.db.connection_context():
         assert analyses.get_row(row.analysis_key, "virustotal").result == stored.result
+    # A waiting call is told the stored answer, not the redelivery's own.
+    assert barrier.wait(row.analysis_key, {"virustotal"}, 1)["virustotal"]["result"] == stored.result
 
 
 def test_reconciler_resends_overdue_polls_once_across_racing_reconcilers(service: Service, fake) -> None:
