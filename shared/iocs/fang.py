@@ -61,7 +61,10 @@ _HINTED_SEPARATOR = re.compile(
 # jumps from one ":\/\/" to the next.
 _ESCAPED_URL = re.compile(r":\\/\\/(?<=[A-Za-z0-9]:\\/\\/)[^\s\"'<>]{0,8192}")
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# Up to 63 letters, digits and hyphens, not starting or ending with a hyphen. Only ever used inside an
+# atomic group, where it matches what "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?" does (the
+# longest such run): the engine counts the run at C speed and backs off only over final hyphens.
+_LABEL = r"[A-Za-z0-9][A-Za-z0-9-]{0,62}(?<!-)"
 _BARE = re.compile(
     rf"(?<![A-Za-z0-9._%+-])(?:(?P<local>[A-Za-z0-9._%+-]{{1,64}})[ \t]+(?i:at)[ \t]+)?"
     rf"(?P<name>(?>{_LABEL})(?:[ \t]+(?i:dot)[ \t]+(?>{_LABEL})){{1,8}})(?![A-Za-z0-9-])"
