@@ -114,6 +114,30 @@ def test_trim_url(raw: str, trimmed: str) -> None:
     assert trim_url(raw) == trimmed
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Labels: hyphens inside, not at either end; at most 63 characters.
+        ("a--b.com", {"domain": ["a--b.com"]}),
+        ("ab-.com x", {}),
+        ("host-.evil.com", {}),
+        ("a.b-c-.org", {}),
+        ("x" * 63 + ".com", {"domain": ["x" * 63 + ".com"]}),
+        ("x" * 64 + ".com", {}),
+        ("http://x--y.net/p", {"domain": ["x--y.net"], "url": ["http://x--y.net/p"]}),
+        ("u@ab--c.io", {"domain": ["ab--c.io"], "email": ["u@ab--c.io"]}),
+        # A rejected dotted quad that a hyphen or a dot continues can start a name.
+        ("10.0.0.1-evil.com", {"domain": ["10.0.0.1-evil.com"]}),
+        ("10.0.0.1.evil.com", {"domain": ["10.0.0.1.evil.com"]}),
+        ("version 1.2.3.4-beta.io", {"domain": ["1.2.3.4-beta.io"]}),
+        ("10.1.2.3-a (10.0.0.1), 192.168.1.1,evil.com", {"domain": ["evil.com"]}),
+        ("8.8.8.8- 8.8.8.8. 1.2.3.4,", {"ip": ["8.8.8.8", "1.2.3.4"]}),
+    ],
+)
+def test_label_and_dotted_quad_edges(text: str, expected: dict[str, list[str]]) -> None:
+    assert extract(text) == expected
+
+
 def test_hash_shapes() -> None:
     assert looks_like_hash("d41d8cd98f00b204e9800998ecf8427e")
     assert not looks_like_hash("12345678901234567890123456789012")
