@@ -313,9 +313,11 @@ class _Scan:
         find = plain.find
         offset = 0
         for token in plain.split():
+            if token.isalpha():
+                continue  # most words, told in one call
             if len(token) < 32 and "@" not in token:
                 if "." not in token and ":" not in token:
-                    continue  # most words
+                    continue  # other words
                 bare = token.rstrip(".:")
                 if "." not in bare and ":" not in bare:
                     continue  # dots and colons only at the end: "opened.", "From:"
@@ -325,13 +327,11 @@ class _Scan:
             offset = base + len(token)
             records = tokens.get(token)
             if records is None:
-                # The first scan of this token (inline: it is the hot path).
+                # The first scan of this token (inline: it is the hot path). A token that got here
+                # holds a dot, a colon, an at-sign or 32 characters, so it has a pattern.
                 self.token, self.base, self.records, self.contextual = token, base, [], False
-                pattern = _PATTERNS[
-                    "://" in token, "@" in token, ":" in token, "." in token, len(token) >= 32
-                ]
-                if pattern is not None:
-                    self.run(pattern, 0, len(token))
+                key = ("://" in token, "@" in token, ":" in token, "." in token, len(token) >= 32)
+                self.run(_PATTERNS[key], 0, len(token))
                 records = self.records
                 if not self.contextual:
                     if len(tokens) >= _TOKENS_MAX:
@@ -491,7 +491,9 @@ _ACCEPTERS: dict[str, Callable[[_Scan, int, str], int]] = {
 
 def _token_pattern(token: str, with_urls: bool = True) -> re.Pattern[str] | None:
     """Return the candidate pattern with only the alternatives that ``token`` can hold."""
-    return _PATTERNS[with_urls and "://" in token, "@" in token, ":" in token, "." in token, len(token) >= 32]
+    return _PATTERNS.get(
+        (with_urls and "://" in token, "@" in token, ":" in token, "." in token, len(token) >= 32)
+    )
 
 
 def _pattern_for(url: bool, email: bool, ipv6: bool, dotted: bool, long: bool) -> re.Pattern[str] | None:
@@ -505,8 +507,10 @@ def _pattern_for(url: bool, email: bool, ipv6: bool, dotted: bool, long: bool) -
     return _candidates(kinds) if kinds else None
 
 
+# The pattern for each combination of (URL, e-mail, IPv6, dotted, long) a token can hold; a token
+# that holds none of them has no entry.
 _PATTERNS = {
-    flags: _pattern_for(*flags)
+    flags: pattern
     for flags in (
         (u, e, i, d, h)
         for u in (False, True)
@@ -515,6 +519,7 @@ _PATTERNS = {
         for d in (False, True)
         for h in (False, True)
     )
+    if (pattern := _pattern_for(*flags)) is not None
 }
 
 
