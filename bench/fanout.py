@@ -230,7 +230,24 @@ def one(client: httpx.Client, plugins: int) -> tuple[float, bool]:
         and len(body.get("results", {})) == plugins
         and all(r["status"] == "ok" for r in body["results"].values())
     )
+    if not complete:
+        INCOMPLETE.append(_why(answer.status_code, body))
     return elapsed, complete
+
+
+INCOMPLETE: list[str] = []
+
+
+def _why(status: int, body: dict) -> str:
+    """Say in one line why an answer was not a complete set of ok results."""
+    errors = {
+        name: (r.get("error") or {}).get("code")
+        for name, r in body.get("results", {}).items()
+        if r.get("status") != "ok"
+    }
+    return (
+        f"HTTP {status}: pending {sorted(body.get('pending', {}))}, errors {errors}, {body.get('error', '')}"
+    )
 
 
 def measure(base: str, key: str, args: argparse.Namespace) -> dict[str, float]:
@@ -324,6 +341,8 @@ def main() -> int:
             f"{r['complete_concurrent']:>4}/{r['sent_concurrent']:<4}"
         )
     print(json.dumps(results))
+    for reason in INCOMPLETE:
+        print("incomplete:", reason)
     return 0
 
 
