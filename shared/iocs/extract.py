@@ -21,10 +21,10 @@ import re
 import string
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from shared.iocs import psl
-from shared.iocs.fang import refang
+from shared.iocs.fang import refang, refang_lowered
 from shared.iocs.normalize import InvalidIoc, is_global_ip, normalize_ip, normalize_url, url_host
 
 TYPES: tuple[str, ...] = ("ip", "domain", "url", "hash", "email", "cve")
@@ -195,10 +195,9 @@ def extract(text: str) -> dict[str, list[str]]:
     if _has_control(text):
         # Control characters and lone surrogates end a token: they are never part of an indicator.
         text = _NOT_TEXT.sub(" ", text)
-    plain = refang(text)
+    plain, lowered = refang_lowered(text)
     found: dict[str, dict[str, None]] = {kind: {} for kind in TYPES}
     _Scan(text, plain, found).run_tokens()
-    lowered = plain.lower()
     if "cve" in lowered:
         cves = found["cve"]
         for match in _cve_matches(plain, lowered):
@@ -236,8 +235,8 @@ def _cve_value(match: re.Match[str]) -> str | None:
 
 def is_public_domain(name: str) -> bool:
     """Return True for a lower-case name under a known TLD that is not reserved for examples."""
-    tld = name[name.rfind(".") + 1 :]
-    if tld in _plain_tlds():
+    tld = name.rpartition(".")[2]
+    if tld in (_PLAIN_TLDS or _plain_tlds()):
         if tld in _RESERVED_NAME_TLDS and (name in _EXCLUDED_NAMES or name.endswith(_RESERVED_SUFFIXES)):
             return False
         return len(tld) < len(name) <= 253
@@ -257,15 +256,23 @@ def is_public_domain(name: str) -> bool:
     return not parent or parent not in table.wildcards
 
 
-@cache
+# Filled on first use (the suffix list is read then, not at import).
+_PLAIN_TLDS: frozenset[str] = frozenset()
+
+
 def _plain_tlds() -> frozenset[str]:
     """Return the TLDs under which every longer name is public but for the reserved and excluded
     names (``_RESERVED_NAME_TLDS``): the list has no other rule, wildcard or exception under them."""
-    table = psl.rules()
-    special = {
-        rule.rpartition(".")[2] for rule in table.rules | table.wildcards | table.exceptions if "." in rule
-    }
-    return frozenset(table.tlds - special - table.wildcards - _RESERVED_TLDS - {"onion"})
+    global _PLAIN_TLDS
+    if not _PLAIN_TLDS:
+        table = psl.rules()
+        special = {
+            rule.rpartition(".")[2]
+            for rule in table.rules | table.wildcards | table.exceptions
+            if "." in rule
+        }
+        _PLAIN_TLDS = frozenset(table.tlds - special - table.wildcards - _RESERVED_TLDS - {"onion"})
+    return _PLAIN_TLDS
 
 
 def clear_caches() -> None:
@@ -351,7 +358,7 @@ class _Scan:
                 return
             kind = match.lastgroup or ""
             start = match.start()
-            value = match.group()
+            value = match[0]
             end = accepters[kind](self, start, value)
             if end >= 0:
                 # Every candidate holds a letter or digit: nothing left to find without one. Most
@@ -370,7 +377,7 @@ class _Scan:
             for other, alternative in _fallbacks(kind, token, start + len(value)):
                 retry = alternative.match(token, start)
                 if retry is not None:
-                    end = accepters[other](self, start, retry.group())
+                    end = accepters[other](self, start, retry[0])
                     if end >= 0:
                         pos = end
                         break

@@ -86,6 +86,11 @@ def defang(text: str) -> str:
 
 def refang(text: str) -> str:
     """Undo every common defang marker; text with nothing defanged comes back unchanged."""
+    return refang_lowered(text)[0]
+
+
+def refang_lowered(text: str) -> tuple[str, str]:
+    """Return ``refang(text)`` and its lower-case copy, which refang makes on its way anyway."""
     if "[.]" in text and "[[.]" not in text and "([.]" not in text and "{[.]" not in text:
         # The commonest marker, replaced at C speed: only after an opening bracket ("([.])") could the
         # replacement form a new marker, and that case is left to the regex pass.
@@ -99,8 +104,10 @@ def refang(text: str) -> str:
     if "dot" in lowered:  # a substring test is far quicker than a regex search
         # In ASCII text the lower-case copy has the same lines, and a hint is found faster there.
         hints = _LOWER_BARE_HINT.finditer(lowered) if text.isascii() else _BARE_HINT.finditer(text)
-        text = _sub_near(hints, _BARE, _bare_match, text)
-    return text
+        refanged = _sub_near(hints, _BARE, _bare_match, text)
+        if refanged is not text:
+            return refanged, refanged.lower()
+    return text, lowered
 
 
 def _refang_schemes(text: str) -> str:

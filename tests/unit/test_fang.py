@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from shared.iocs.fang import defang, refang
+from shared.iocs.fang import defang, refang, refang_lowered
 
 # (defanged, refanged): shared with bench/extract.py, which scores the peers on the same cases.
 _CASES_FILE = Path(__file__).parents[1] / "corpus" / "refang_cases.json"
@@ -109,3 +109,21 @@ def test_round_trip_on_realistic_text(text: str) -> None:
 )
 def test_refang_fast_paths_agree_with_the_rules(text: str, expected: str) -> None:
     assert refang(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "nothing defanged here",
+        "Evil[.]COM and hXXps[:]//Cdn[.]Evil[.]Net/A",
+        "mail Bob at Evil dot COM today",
+        "the dot com bubble, see [DOT] and {at}",
+        "İstanbul ſ K evil dot com",
+        *(case for case, _ in REFANG_CASES),
+    ],
+)
+def test_refang_lowered_is_refang_and_its_lower_case(text: str) -> None:
+    plain, lowered = refang_lowered(text)
+    assert plain == refang(text)
+    assert lowered == plain.lower()
