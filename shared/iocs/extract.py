@@ -653,7 +653,10 @@ def _ipv6_groups(value: str) -> list[int] | None:
     parts = groups + ["0"] * missing + after if double else groups
     if "" in parts or max(map(len, parts)) > 4:
         return None  # an empty group (":::", a colon at an end) or more than four digits
-    return [int(part, 16) for part in parts]
+    return list(map(int, parts, _HEX_BASES))
+
+
+_HEX_BASES = (16,) * 8
 
 
 # ":0:0:...:0:" for runs of eight zero groups down to two, the longest first.
@@ -671,7 +674,9 @@ def _ipv6_text(groups: list[int]) -> str:
     where ``str.find`` first finds that many "0:" after a colon.
     """
     text = _GROUPS_TEXT(*groups)
-    for zeros in _ZERO_RUNS:
+    # No run is longer than the number of zero groups: the search starts at that length.
+    count = groups.count(0)
+    for zeros in _ZERO_RUNS[8 - count :] if count > 1 else ():
         at = text.find(zeros)
         if at != -1:
             return text[1:at] + "::" + text[at + len(zeros) : -1]
