@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from operator import methodcaller
 from typing import Any
 
 from shared.iocs import psl
@@ -191,12 +192,16 @@ def _common_schemes() -> dict[str, str]:
 
 
 def _plain_markers() -> dict[str, str]:
-    """Markers that only lose their brackets: "[.]", "(.)", "{@}", "[://]", "[:]", "[.\\]", ..."""
+    """Markers that only lose their brackets: "[.]", "(.)", "{@}", "[://]", "[:]", "[.\\]", ...
+
+    Keyed by the whole match, with the slashes a marker match takes after its closing bracket.
+    """
     table = {}
     for opening, closing in _CLOSING.items():
         for inside in (".", "@") if opening != "[" else (".", "@", ":", "://", ":/", "/", "//"):
-            table[f"{opening}{inside}{closing}"] = inside
-            table[f"{opening}{inside}\\{closing}"] = inside
+            for slashes in ("", "/", "//"):
+                table[f"{opening}{inside}{closing}{slashes}"] = inside + slashes
+                table[f"{opening}{inside}\\{closing}{slashes}"] = inside + slashes
     return table
 
 
@@ -210,12 +215,11 @@ def _marks(text: str) -> list[re.Match[str]]:
     brackets never overlap, and every place where that pattern matches is one ``finditer`` reaches.
     """
     matches = [match for opening, pattern in _MARKS if opening in text for match in pattern.finditer(text)]
-    matches.sort(key=_start)
+    matches.sort(key=_START)
     return matches
 
 
-def _start(match: re.Match[str]) -> int:
-    return match.start()
+_START = methodcaller("start")
 
 
 def _refang_markers(text: str) -> str:
@@ -231,13 +235,13 @@ def _refang_markers(text: str) -> str:
     plain_markers = _PLAIN_MARKERS
     for match in _marks(text):
         start, end = match.span()
-        inside, escape_close, slashes = match.groups()
-        plain = plain_markers.get(text[start : end - len(slashes)])
+        plain = plain_markers.get(match[0])
         if plain is not None and (start == last or text[start - 1] != "\\"):
             # The common case: a marker with matching brackets and no backslash before it.
-            pieces += [text[last:start], plain, slashes]
+            pieces += [text[last:start], plain]
             last = end
             continue
+        inside, escape_close, slashes = match.groups()
         inside = inside.lower()
         escape = start > last and text[start - 1] == "\\"
         begin = start - 1 if escape else start
