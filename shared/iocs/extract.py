@@ -86,7 +86,10 @@ _VERSION_WORDS = tuple(
     "chapters clause clauses patch firmware fw oid update updates kb rule sid".split()
 )
 _VERSION_SEPARATORS = " \t\n\r\f\v.:#=-"
-# The letters a version word can end with, in either case.
+# The letters a version word ends with, in either case: a text that ends otherwise ends in none.
+_VERSION_LAST_LETTERS = frozenset(word[-1] for word in _VERSION_WORDS) | frozenset(
+    word[-1].upper() for word in _VERSION_WORDS
+)
 # TLDs that are also common file extensions: plain "update.zip" is a file, "update[.]zip" a host.
 FILE_LIKE_TLDS = frozenset(
     "zip mov md py sh pl rs ps pub one cab properties java mo pm so tf mk cf mm ml run data".split()
@@ -435,9 +438,14 @@ class _Scan:
         if start < 14:
             self.contextual = True  # the answer depends on the text before the token
         start += self.base
-        window = self.plain[max(0, start - 40) : start]
+        window = self.plain[start - 40 if start > 40 else 0 : start]
         tail = window.rstrip(_VERSION_SEPARATORS)
-        if tail[-1:].isascii() and "\u00a7" not in window and not tail.lower().endswith(_VERSION_WORDS):
+        last = tail[-1:]
+        if (
+            last.isascii()
+            and "\u00a7" not in window
+            and (last not in _VERSION_LAST_LETTERS or not tail.lower().endswith(_VERSION_WORDS))
+        ):
             # The common case, decided on the text as it is: what the test below reads ends where
             # ``tail`` does (an ASCII character, so no white space that test would skip follows).
             return False
@@ -448,14 +456,14 @@ class _Scan:
 
     def domain_in_context(self, raw: str, name: str) -> bool:
         """Tell a host from a file name, a code identifier or two sentences missing a space."""
-        dot = raw.rfind(".")
-        last = raw[dot + 1 :]
+        head, _, last = raw.rpartition(".")
         if last[0].isupper() and last[1:].islower():
-            previous = raw[raw.rfind(".", 0, dot) + 1 : dot]
+            previous = head.rpartition(".")[2]
             if not previous[:1].isupper():
                 return False  # "the host.It was" : a missing space after a full stop
-        tld = name[dot + 1 :]
-        if tld in FILE_LIKE_TLDS or (name.count(".") == 1 and name[:dot] in _CODE_OBJECTS):
+        dot = len(head)
+        # A name of two labels whose first is a code object (which holds no dot).
+        if name[dot + 1 :] in FILE_LIKE_TLDS or name[:dot] in _CODE_OBJECTS:
             self.contextual = True
             return self.written_defanged(name)
         return True

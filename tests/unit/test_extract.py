@@ -138,6 +138,28 @@ def test_label_and_dotted_quad_edges(text: str, expected: dict[str, list[str]]) 
     assert extract(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("VERSION 8.8.8.8", {}),
+        ("Rev: 8.8.8.8", {}),
+        ("build#8.8.8.8", {}),
+        ("KB 8.8.8.8", {}),
+        ("sid=8.8.8.8", {}),
+        ("updates 8.8.8.8", {}),
+        ("from 8.8.8.8", {"ip": ["8.8.8.8"]}),
+        ("server 8.8.8.8", {"ip": ["8.8.8.8"]}),
+        ("self.name.io self.io", {"domain": ["self.name.io"]}),
+        ("logger.info self[.]io", {"domain": ["self.io"]}),
+        ("evil.Com is", {}),
+        ("the host.It was", {}),
+        ("ABC.It", {"domain": ["abc.it"]}),
+    ],
+)
+def test_version_words_code_objects_and_missing_spaces(text: str, expected: dict[str, list[str]]) -> None:
+    assert extract(text) == expected
+
+
 def test_hash_shapes() -> None:
     assert looks_like_hash("d41d8cd98f00b204e9800998ecf8427e")
     assert not looks_like_hash("12345678901234567890123456789012")
