@@ -167,18 +167,6 @@ def _candidates(kinds: tuple[str, ...]) -> re.Pattern[str]:
 _FALLBACKS = {kind: _ALTERNATIVES[index + 1 :] for index, (kind, _) in enumerate(_ALTERNATIVES)}
 
 
-def _fallbacks(kind: str, token: str, end: int) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """Return the alternatives to try where a candidate of ``kind`` ending at ``end`` was rejected.
-
-    None can match at a dotted quad that no hyphen or dot continues: a name's labels would end
-    with its digits, which no top-level domain is, and a hash has no dot among its first four
-    characters.
-    """
-    if kind == "ipv4" and token[end : end + 1] not in ("-", "."):
-        return ()
-    return _FALLBACKS[kind]
-
-
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # The characters of ``_NOT_TEXT`` an ASCII text can hold, as bytes.
 _ASCII_CONTROLS = bytes(range(0x20)).translate(None, b"\t\n\r") + b"\x7f"
@@ -376,14 +364,28 @@ class _Scan:
                     self.run(inner, start + 1, match.end())
                 pos = match.end()
                 continue
-            pos = start + 1
-            for other, alternative in _fallbacks(kind, token, start + len(value)):
-                retry = alternative.match(token, start)
-                if retry is not None:
-                    end = accepters[other](self, start, retry[0])
-                    if end >= 0:
-                        pos = end
-                        break
+            pos = self.retry(kind, start, value)
+
+    def retry(self, kind: str, start: int, value: str) -> int:
+        """Try the later alternatives where a candidate of ``kind`` was rejected; return where
+        scanning resumes.
+
+        None of them can match at a dotted quad that no hyphen or dot continues: a name's labels
+        would end with its digits, which no top-level domain is, and a hash has no dot among its
+        first four characters. Nor can any candidate start inside the quad: each excludes a letter
+        or a digit before it, all but the hash also a dot, and no hash fits between two dots.
+        """
+        token = self.token
+        end = start + len(value)
+        if kind == "ipv4" and token[end : end + 1] not in ("-", "."):
+            return end
+        for other, alternative in _FALLBACKS[kind]:
+            match = alternative.match(token, start)
+            if match is not None:
+                end = _ACCEPTERS[other](self, start, match[0])
+                if end >= 0:
+                    return end
+        return start + 1
 
     def accept(self, kind: str, start: int, value: str) -> int:
         """Record ``value`` if it is an indicator of ``kind``; return where scanning resumes, or -1."""
