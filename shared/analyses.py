@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import verdict
-from shared.db import first, sql
+from shared.db import first, is_postgres, sql
 from shared.iocs.normalize import Ioc
 from shared.models import Analysis, PluginResult, database, utcnow
 from shared.results import iso_s
@@ -71,13 +71,16 @@ def create(
         )
         for p in planned
     ]
-    places = ", ".join([_PLUGIN_ROW] * len(rows))
+    head = [key, ioc, ioc_type, Analysis.queried_at.db_value(now), json.dumps(analysis.plugins), account]
+    values = [value for row in rows for value in row]
+    insert_rows = _INSERT_ROWS + ", ".join([_PLUGIN_ROW] * len(rows))
+    if is_postgres():
+        # One statement is one round trip and its own transaction (on the POST's critical path).
+        database.execute_sql(sql(f"WITH a AS ({_INSERT_ANALYSIS}) {insert_rows}"), head + values)
+        return analysis
     with database.atomic():
-        database.execute_sql(
-            sql(_INSERT_ANALYSIS),
-            (key, ioc, ioc_type, Analysis.queried_at.db_value(now), json.dumps(analysis.plugins), account),
-        )
-        database.execute_sql(sql(_INSERT_ROWS + places), [value for row in rows for value in row])
+        database.execute_sql(sql(_INSERT_ANALYSIS), head)
+        database.execute_sql(sql(insert_rows), values)
     return analysis
 
 

@@ -58,7 +58,9 @@ class RedisBarrier:
                     break
                 outcome = json.loads(item[1])
                 outcomes[outcome["plugin"]] = outcome
-            self._redis.delete(key)
+            if not expected <= outcomes.keys():
+                # A wait that got everything popped the list empty, and Redis drops empty lists.
+                self._redis.delete(key)
         except redis.RedisError as ex:
             # The work is stored and sent: answer from the rows (what is missing is pending).
             logger.warning("barrier wait for %s failed: %s", analysis_id, type(ex).__name__)

@@ -61,6 +61,11 @@ def sql(statement: str) -> str:
     return _in_style(statement, database.param)
 
 
+def is_postgres() -> bool:
+    """Return True when the models are bound to PostgreSQL (which, unlike SQLite, writes inside WITH)."""
+    return database.param == "%s"
+
+
 M = TypeVar("M", bound=peewee.Model)
 
 

@@ -56,6 +56,23 @@ def test_redis_barrier_keys_expire() -> None:
     assert 0 < client.ttl("socbuddy:barrier:a3") <= 600
 
 
+def test_redis_barrier_cleans_up_only_after_an_incomplete_wait() -> None:
+    client = fakeredis.FakeRedis()
+    barrier = RedisBarrier(client)
+    deleted: list[tuple] = []
+    delete = client.delete
+    client.delete = lambda *keys: deleted.append(keys) or delete(*keys)  # type: ignore[method-assign]
+    barrier.push("a4", {"plugin": "p1", "kind": "result"})
+    assert set(barrier.wait("a4", {"p1"}, 1)) == {"p1"}
+    # Complete: the list was popped empty, so no extra round trip (and no key is left).
+    assert deleted == [] and not client.exists("socbuddy:barrier:a4")
+    for name in ("p1", "p1", "p9"):
+        barrier.push("a5", {"plugin": name, "kind": "result"})
+    assert set(barrier.wait("a5", {"p1", "p2"}, 0.1)) == {"p1", "p9"}
+    # Incomplete (p2 never came): whatever is left is removed.
+    assert deleted == [("socbuddy:barrier:a5",)] and not client.exists("socbuddy:barrier:a5")
+
+
 def _runner(handler, **env: str) -> PluginRunner:
     settings = Settings.from_env({"VIRUSTOTAL_API_KEY": "k-secret", **env})
     return PluginRunner(settings, transport=httpx.MockTransport(handler))
