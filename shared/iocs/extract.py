@@ -69,7 +69,8 @@ _CVE = re.compile(
     r"(?![0-9])"
 )
 _CVE_FIRST_YEAR, _CVE_LAST_YEAR = 1999, 2099
-# A URL's scheme (up to its first "://", as ``str.partition`` splits) and its authority.
+# A URL's scheme (up to its first "://", as ``str.partition`` splits) and its authority; the host is
+# group 2.
 _PLAIN_AUTHORITY = re.compile(
     rf"(?>(?P<scheme>[\s\S]*?)://)(?P<host>{_NAME}|(?P<ipv4>{_QUAD}))(?::(?P<port>[0-9]{{1,5}}))?(?=[/?#]|$)"
 )
@@ -327,7 +328,10 @@ class _Scan:
             if records is None:
                 # The first scan of this token (inline: it is the hot path). A token that got here
                 # holds a dot, a colon, an at-sign or 32 characters, so it has a pattern.
-                self.token, self.base, self.records, self.contextual = token, base, [], False
+                self.token = token
+                self.base = base
+                self.records = []
+                self.contextual = False
                 key = ("://" in token, "@" in token, ":" in token, "." in token, len(token) >= 32)
                 self.run(_PATTERNS[key], 0, len(token))
                 records = self.records
@@ -747,12 +751,12 @@ def _fast_check_url(raw: str) -> tuple[str, str, str] | tuple[()] | None:
     if port is not None and not 0 < int(port) < 65536:
         return None
     if ipv4 is not None:
-        url = f"{scheme.lower()}://{host}{raw[match.end('host') :]}"
+        url = f"{scheme.lower()}://{host}{raw[match.end(2) :]}"
         return (url, "ip", host) if is_global_ipv4(host) else ()
     host = host.lower()
     if not is_public_domain(host):
         return ()
-    return f"{scheme.lower()}://{host}{raw[match.end('host') :]}", "domain", host
+    return f"{scheme.lower()}://{host}{raw[match.end(2) :]}", "domain", host
 
 
 def _public_host(url: str) -> tuple[str, str] | None:
