@@ -6,6 +6,7 @@ analyses per second at concurrency C, for both run modes:
   redis     - ``socbuddy web`` + ``socbuddy worker`` processes on PostgreSQL and Redis
 The redis mode needs BENCH_DATABASE_URL (or TEST_DATABASE_URL) and BENCH_REDIS_URL (or
 TEST_REDIS_URL); it creates a throwaway database and uses Redis database index 14.
+It also prints the floor: K concurrent calls to the fake with no service in between.
 
     .venv/bin/python bench/fanout.py --plugins 10 --latency-ms 100 --requests 60 --concurrency 8
 """
@@ -286,6 +287,27 @@ def measure(base: str, key: str, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+def floor_ms(url: str, plugins: int, batches: int = 30) -> float:
+    """Return the median time of K concurrent calls to the fake with no service in between.
+
+    K keep-alive clients on K threads, as the workers hold them: the floor that L plus the fake's
+    and the client's own overhead on this machine sets for any p50.
+    """
+    clients = [httpx.Client(base_url=url) for _ in range(plugins)]
+    with concurrent.futures.ThreadPoolExecutor(plugins) as pool:
+
+        def batch() -> float:
+            started = time.perf_counter()
+            list(pool.map(lambda i: clients[i].get(f"/lookup/{i}", params={"ip": "1.1.1.1"}), range(plugins)))
+            return time.perf_counter() - started
+
+        batch()  # connect
+        times = [batch() for _ in range(batches)]
+    for client in clients:
+        client.close()
+    return statistics.median(times) * 1000
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -309,6 +331,7 @@ def main() -> int:
         # Keep the caller's PYTHONPATH after the checkout (a tracer's sitecustomize, say).
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
+    floor = floor_ms(fake_url, args.plugins)
     results = {}
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory() as tmp:
@@ -340,6 +363,7 @@ def main() -> int:
             f"{r['overhead_p50_ms']:>9.1f} {r['throughput_per_s']:>11.1f} "
             f"{r['complete_concurrent']:>4}/{r['sent_concurrent']:<4}"
         )
+    print(f"floor: {args.plugins} concurrent calls to the fake alone take {floor:.1f} ms (median)")
     print(json.dumps(results))
     for reason in INCOMPLETE:
         print("incomplete:", reason)
