@@ -66,8 +66,12 @@ _ESCAPED_URL = re.compile(r":\\/\\/(?<=[A-Za-z0-9]:\\/\\/)[^\s\"'<>]{0,8192}")
 # atomic group, where it matches what "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?" does (the
 # longest such run): the engine counts the run at C speed and backs off only over final hyphens.
 _LABEL = r"[A-Za-z0-9][A-Za-z0-9-]{0,62}(?<!-)"
+# The lookahead is what every match begins with, checked without backtracking: a local part, or
+# else the first label, is the whole run of these characters before the first blank, and "at" or
+# "dot" follows. Most places fail it at once.
 _BARE = re.compile(
-    rf"(?<![A-Za-z0-9._%+-])(?:(?P<local>[A-Za-z0-9._%+-]{{1,64}})[ \t]+(?i:at)[ \t]+)?"
+    r"(?<![A-Za-z0-9._%+-])(?=[A-Za-z0-9._%+-]{1,64}+[ \t]+(?i:at|dot)[ \t])"
+    rf"(?:(?P<local>[A-Za-z0-9._%+-]{{1,64}})[ \t]+(?i:at)[ \t]+)?"
     rf"(?P<name>(?>{_LABEL})(?:[ \t]+(?i:dot)[ \t]+(?>{_LABEL})){{1,8}})(?![A-Za-z0-9-])"
 )
 _COMMON_SCHEMES: dict[str, str] = {}  # filled below, once _scheme_match is defined
