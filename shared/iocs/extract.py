@@ -171,6 +171,8 @@ _FALLBACKS = {kind: _ALTERNATIVES[index + 1 :] for index, (kind, _) in enumerate
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # The characters of ``_NOT_TEXT`` an ASCII text can hold, as bytes.
 _ASCII_CONTROLS = bytes(range(0x20)).translate(None, b"\t\n\r") + b"\x7f"
+# Each byte to itself but those, to NUL (one of them): translating without deleting is the quicker loop.
+_CONTROLS_TO_NUL = bytes(0 if byte in _ASCII_CONTROLS else byte for byte in range(256))
 
 
 def _has_control(text: str) -> bool:
@@ -178,7 +180,7 @@ def _has_control(text: str) -> bool:
     bytes, which is several times faster than the regex engine's scan."""
     if text.isascii():
         raw = text.encode("ascii")
-        return len(raw.translate(None, _ASCII_CONTROLS)) != len(raw)
+        return b"\0" in raw.translate(_CONTROLS_TO_NUL)
     return _NOT_TEXT.search(text) is not None
 
 
