@@ -316,7 +316,7 @@ class _Scan:
         for token in plain.split():
             if token.isalpha():
                 continue  # most words, told in one call
-            if len(token) < 32 and "@" not in token:
+            if (size := len(token)) < 32 and "@" not in token:
                 if "." not in token and ":" not in token:
                     continue  # other words
                 bare = token.rstrip(".:")
@@ -325,7 +325,7 @@ class _Scan:
             # The first occurrence from the end of the last such token is this one: the tokens
             # in between hold no dot, at-sign or colon and are too short to hold this one.
             base = find(token, offset)
-            offset = base + len(token)
+            offset = base + size
             records = tokens.get(token)
             if records is None:
                 # The first scan of this token (inline: it is the hot path). A token that got here
@@ -334,8 +334,8 @@ class _Scan:
                 self.base = base
                 self.records = []
                 self.contextual = False
-                key = ("://" in token, "@" in token, ":" in token, "." in token, len(token) >= 32)
-                self.run(_PATTERNS[key], 0, len(token))
+                key = ("://" in token, "@" in token, ":" in token, "." in token, size >= 32)
+                self.run(_PATTERNS[key], 0, size)
                 records = self.records
                 if not self.contextual:
                     if len(tokens) >= _TOKENS_MAX:
@@ -360,7 +360,11 @@ class _Scan:
             if end >= 0:
                 # Every candidate holds a letter or digit: nothing left to find without one. Most
                 # tokens end in punctuation, which a strip tells quicker than ``_ALNUM``.
-                if not token[end:endpos].strip(_PUNCTUATION) or _ALNUM.search(token, end, endpos) is None:
+                if (
+                    end >= endpos
+                    or not token[end:endpos].strip(_PUNCTUATION)
+                    or _ALNUM.search(token, end, endpos) is None
+                ):
                     return
                 pos = end
                 continue
