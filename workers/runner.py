@@ -107,9 +107,6 @@ class PluginRunner:
         """Run ``call`` on a call thread and wait for it within the plugin's budget."""
         budget_s = self.settings.plugin_timeout_for(spec.name)
         future = self._pool.submit(self._with_client, spec, budget_s, call)
-        return self._wait(spec, future, budget_s)
-
-    def _wait(self, spec: PluginSpec, future: concurrent.futures.Future[T], budget_s: float) -> T:
         try:
             return future.result(timeout=budget_s + _GRACE_S)
         except concurrent.futures.TimeoutError:
