@@ -43,7 +43,8 @@ def create(
     analysis_id: uuid.UUID, ioc: str, ioc_type: str, planned: list[PlannedPlugin], account: str | None
 ) -> Analysis:
     """Insert an analysis and one pending row per plugin in one transaction (before any send)."""
-    now = utcnow().replace(microsecond=utcnow().microsecond // 1000 * 1000)
+    now = utcnow()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     analysis = Analysis(
         id=analysis_id,
         ioc=ioc,
