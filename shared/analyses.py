@@ -10,11 +10,11 @@ import datetime as dt
 import json
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared import verdict
+from shared import cache, verdict
 from shared.db import first, is_postgres, sql
 from shared.iocs.normalize import Ioc
 from shared.models import Analysis, PluginResult, database, utcnow
@@ -143,8 +143,19 @@ def rows_for(analysis_id: uuid.UUID, plugins: Iterable[str]) -> dict[str, Plugin
     return {row.plugin: row for row in query}
 
 
-def finish(analysis_id: str, plugin: str, result: dict[str, Any], chain: str | None = None) -> bool:
-    """Store a final result if the row is still pending (and still on ``chain``); return whether it was."""
+def finish(
+    analysis_id: str,
+    plugin: str,
+    result: dict[str, Any],
+    chain: str | None = None,
+    remember: Sequence[Any] | None = None,
+) -> bool:
+    """Store a final result if the row is still pending (and still on ``chain``); return whether it was.
+
+    ``remember`` (``cache.entry``'s parameters) also puts the answer in the result cache, only if it
+    was stored: on PostgreSQL in the same statement (one round trip and one commit per plugin run,
+    where a separate upsert cost a second of each), on SQLite in the same transaction.
+    """
     params = [
         result["status"],
         json.dumps(result),
@@ -156,7 +167,17 @@ def finish(analysis_id: str, plugin: str, result: dict[str, Any], chain: str | N
     if chain is not None:
         statement += " AND chain = ?"
         params.append(chain)
-    return bool(database.execute_sql(sql(statement), params).rowcount)
+    if remember is None:
+        return bool(database.execute_sql(sql(statement), params).rowcount)
+    if is_postgres():
+        # The upsert reads the UPDATE's row, so it runs (and counts one row) only when that matched.
+        both = f"WITH done AS ({statement} RETURNING 1) {cache.STORE_IF_DONE}"
+        return bool(database.execute_sql(sql(both), [*params, *remember]).rowcount)
+    with database.atomic():
+        if not database.execute_sql(sql(statement), params).rowcount:
+            return False
+        database.execute_sql(sql(cache.STORE), list(remember))
+    return True
 
 
 def record_submission(

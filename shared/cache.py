@@ -15,13 +15,18 @@ from typing import Any
 from plugins.spec import PluginSpec
 from shared.config import Settings
 from shared.db import sql
-from shared.models import ResultCache, database, utcnow
+from shared.models import ResultCache, utcnow
 
-_STORE = (
-    "INSERT INTO result_cache (plugin, ioc_type, ioc_hash, ioc, result, stored_at) VALUES (?, ?, ?, ?, ?j, ?)"
+_INTO = "INSERT INTO result_cache (plugin, ioc_type, ioc_hash, ioc, result, stored_at) "
+_ROW = "?, ?, ?, ?, ?j, ?"
+_NEWEST_WINS = (
     " ON CONFLICT (plugin, ioc_type, ioc_hash) DO UPDATE SET result = excluded.result,"
     " stored_at = excluded.stored_at"
 )
+# The upsert of one answer (``entry``'s parameters), on its own or fed by a CTE named ``done``
+# that holds a row only when the answer was stored (see shared.analyses.finish).
+STORE = f"{_INTO}VALUES ({_ROW}){_NEWEST_WINS}"
+STORE_IF_DONE = f"{_INTO}SELECT {_ROW} FROM done{_NEWEST_WINS}"  # noqa: S608 - constants only
 DEFAULT_TTL_S = 3600.0
 LONG_TTL_S = 86400.0
 _LONG_CATEGORIES = {"whois", "sandbox"}
@@ -41,17 +46,17 @@ def ttl_s(spec: PluginSpec, settings: Settings) -> float:
         return default
 
 
-def store(plugin: str, ioc_type: str, ioc: str, result: dict[str, Any]) -> None:
-    """Remember a successful answer (an upsert: the newest answer wins)."""
+def entry(plugin: str, ioc_type: str, ioc: str, result: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Return the parameters of ``STORE`` for an answer worth reusing, or None (errors, hits, skips)."""
     if (
         result.get("status") != "ok"
         or result.get("cached")
         or result.get("summary", {}).get("queried") is False
     ):
-        return
+        return None
     fresh = json.dumps({k: v for k, v in result.items() if k != "cached"})
     now = ResultCache.stored_at.db_value(utcnow())
-    database.execute_sql(sql(_STORE), (plugin, ioc_type, _digest(ioc), ioc, fresh, now))
+    return (plugin, ioc_type, _digest(ioc), ioc, fresh, now)
 
 
 def _digest(ioc: str) -> str:

@@ -208,18 +208,17 @@ class _Work:
     def finish(
         self, analysis_id: str, plugin: str, chain: str | None, result: dict[str, Any], ioc: Ioc | None = None
     ) -> None:
-        """Store a final result (first answer wins), tell a waiting API call, then remember it for reuse.
+        """Store a final result (first answer wins) with its cache entry, then tell a waiting API call.
 
         When the row was already final, the waiting call is told the stored answer. When another
         chain owns the still-pending row, nothing is told: that chain's run will answer. The cache
-        is written after the barrier push, off the answer's critical path.
+        entry is written only with a stored answer, in the same statement (see analyses.finish).
         """
         assert self.rt.db is not None
+        remember = cache.entry(plugin, ioc.type, ioc.value, result) if ioc is not None else None
         with self.rt.db.connection_context():
-            if analyses.finish(analysis_id, plugin, result, chain):
+            if analyses.finish(analysis_id, plugin, result, chain, remember):
                 self._push(analysis_id, {"plugin": plugin, "kind": "result", "result": result})
-                if ioc is not None:
-                    cache.store(plugin, ioc.type, ioc.value, result)
                 return
             stored = analyses.get_row(analysis_id, plugin)
         if stored is not None and stored.status in analyses.FINAL:

@@ -16,6 +16,7 @@ from shared.config import Settings
 from shared.models import Analysis, PluginResult
 from tests.conftest import base_env
 from tests.fakes.providers import FakeProviders, mock_transport
+from tests.unit.test_cache_verdict import check_finish_caches_only_a_stored_answer
 from workers.embedded import EmbeddedWorkers
 from workers.reconciler import reconcile_once
 
@@ -42,6 +43,10 @@ def test_schema_is_jsonb_and_migrate_is_idempotent(real) -> None:
             "SELECT data_type FROM information_schema.columns WHERE table_name = 'plugin_result' AND column_name = 'result'"
         ).fetchone()
     assert kind == ("jsonb",)
+
+
+def test_finish_caches_only_a_stored_answer_in_one_statement(real) -> None:
+    check_finish_caches_only_a_stored_answer(real[2])
 
 
 def test_fast_and_sandbox_results_on_postgres_and_redis(real, fake: FakeProviders) -> None:

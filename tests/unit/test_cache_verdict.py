@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
-from shared import verdict
+from plugins import registry
+from shared import analyses, cache, verdict
 from tests.conftest import Service
 from tests.fakes.providers import FakeProviders
 
@@ -102,3 +104,37 @@ def test_verdict_rule() -> None:
     assert mixed["not_counted"]["failed"] == ["c"]
     assert mixed["counts"] == {"malicious": 0, "suspicious": 1, "harmless": 1, "unknown": 0}
     assert verdict.overall({"a": result("harmless"), "b": result("malicious")})["value"] == "malicious"
+
+
+def check_finish_caches_only_a_stored_answer(workers) -> None:
+    """A finish that stores its answer caches it; one that loses the compare-and-set caches nothing."""
+    analysis_id = uuid.uuid4()
+    planned = [analyses.PlannedPlugin("virustotal", "fast", "m1", "c1")]
+    answer = {"status": "ok", "plugin": "virustotal", "summary": {"score": 1}}
+    late = {"status": "ok", "plugin": "virustotal", "summary": {"score": 2}}
+    with workers.runtime.db.connection_context():
+        analyses.create(analysis_id, "1.0.0.9", "ip", planned, None)
+        stored = analyses.finish(
+            str(analysis_id), "virustotal", answer, "c1", cache.entry("virustotal", "ip", "1.0.0.9", answer)
+        )
+        lost = analyses.finish(
+            str(analysis_id), "virustotal", late, "c1", cache.entry("virustotal", "ip", "1.0.0.9", late)
+        )
+        other_chain = uuid.uuid4()
+        analyses.create(
+            other_chain, "1.0.0.9", "ip", [analyses.PlannedPlugin("virustotal", "fast", "m2", "c2")], None
+        )
+        superseded = analyses.finish(
+            str(other_chain), "virustotal", late, "gone", cache.entry("virustotal", "ip", "1.0.0.9", late)
+        )
+        hits = cache.lookup_many(
+            [registry.BY_NAME["virustotal"].SPEC], workers.runtime.settings, "ip", "1.0.0.9", None
+        )
+        row = analyses.get_row(str(analysis_id), "virustotal")
+    assert (stored, lost, superseded) == (True, False, False)
+    assert row is not None and row.result == answer
+    assert hits["virustotal"]["summary"] == {"score": 1}
+
+
+def test_finish_caches_only_a_stored_answer(service: Service) -> None:
+    check_finish_caches_only_a_stored_answer(service.workers)
