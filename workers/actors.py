@@ -121,8 +121,7 @@ class _Work:
         """
         spec = self._spec(plugin)
         if sent_ioc is not None and spec is not None and not spec.is_submission(sent_ioc[0]):
-            ioc = Ioc(type=sent_ioc[0], value=sent_ioc[1])
-            self.finish(analysis_id, plugin, chain, self.rt.runner.lookup(spec, ioc), ioc)
+            self._lookup(analysis_id, spec, chain, Ioc(type=sent_ioc[0], value=sent_ioc[1]))
             return
         loaded = self._load(analysis_id, plugin, chain)
         if loaded is None:
@@ -132,15 +131,22 @@ class _Work:
         if spec is None:
             self.finish(analysis_id, plugin, chain, _unregistered(plugin))
             return
-        if spec.is_submission(ioc.type):
-            outcome = self.rt.runner.submit(spec, ioc)
-            if isinstance(outcome, Submitted):
-                self._submitted(analysis_id, spec, chain, outcome.job_id)
-                return
-            result = outcome
-        else:
-            result = self.rt.runner.lookup(spec, ioc)
-        self.finish(analysis_id, plugin, chain, result, ioc)
+        if not spec.is_submission(ioc.type):
+            self._lookup(analysis_id, spec, chain, ioc)
+            return
+        outcome = self.rt.runner.submit(spec, ioc)
+        if isinstance(outcome, Submitted):
+            self._submitted(analysis_id, spec, chain, outcome.job_id)
+            return
+        self.finish(analysis_id, plugin, chain, outcome, ioc)
+
+    def _lookup(self, analysis_id: str, spec: PluginSpec, chain: str, ioc: Ioc) -> None:
+        """Run a lookup and finish the row with its result (on the call thread when in time)."""
+
+        def finish(result: dict[str, Any]) -> None:
+            self.finish(analysis_id, spec.name, chain, result, ioc)
+
+        self.rt.runner.lookup_then(spec, ioc, finish)
 
     def poll_sandbox(self, analysis_id: str, plugin: str, chain: str) -> None:
         """Poll a sandbox job once; finish the row or schedule the next poll with backoff."""

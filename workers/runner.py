@@ -61,9 +61,19 @@ class PluginRunner:
 
     def lookup(self, spec: PluginSpec, ioc: Ioc) -> dict[str, Any]:
         """Run a fast lookup (or a sandbox's lookup of existing reports) and return its ToolResult."""
+        return self.lookup_then(spec, ioc, _same)
+
+    def lookup_then(self, spec: PluginSpec, ioc: Ioc, then: Callable[[dict[str, Any]], T]) -> T:
+        """Run a fast lookup and hand its ToolResult to ``then`` exactly once; return what it returns.
+
+        An answer within the budget goes to ``then`` on the call thread as soon as it is known, so
+        storing and telling it does not wait for the calling thread to be woken. When the budget
+        runs out first, ``then`` gets the timeout result on the calling thread and a late answer
+        is dropped. What ``then`` raises is raised here.
+        """
         module = registry.BY_NAME[spec.name]
         call = module.submit if spec.mode == "slow" else module.lookup
-        return self._result(spec, ioc, lambda ctx: call(ctx, ioc))
+        return self._result(spec, ioc, lambda ctx: call(ctx, ioc), then)
 
     def submit(self, spec: PluginSpec, ioc: Ioc) -> Submitted | dict[str, Any]:
         """Submit to a sandbox; return the job, or a ToolResult for a failure or an immediate answer."""
@@ -77,25 +87,52 @@ class PluginRunner:
                 return Finding()
             return answer
 
-        result = self._result(spec, ioc, call)
+        result = self._result(spec, ioc, call, _same)
         return outcome[0] if outcome and result["status"] == "ok" else result
 
     def poll(self, spec: PluginSpec, ioc: Ioc, job_id: str) -> Finding | None:
         """Poll a sandbox job once; raise PluginError for any failure (the caller decides to retry)."""
         module: ModuleType = registry.BY_NAME[spec.name]
-        return self._call(spec, lambda ctx: module.poll(ctx, ioc, job_id))
+        budget_s = self.settings.plugin_timeout_for(spec.name)
+        future = self._pool.submit(self._run, spec, budget_s, lambda ctx: module.poll(ctx, ioc, job_id))
+        try:
+            return future.result(timeout=budget_s + _GRACE_S)
+        except concurrent.futures.TimeoutError:
+            raise PluginError("timeout", _over_budget(budget_s)) from None
 
-    def _result(self, spec: PluginSpec, ioc: Ioc, call: Callable[[Context], Finding]) -> dict[str, Any]:
+    def _result(
+        self,
+        spec: PluginSpec,
+        ioc: Ioc,
+        call: Callable[[Context], Finding],
+        then: Callable[[dict[str, Any]], T],
+    ) -> T:
+        """Run ``call`` on a call thread within the plugin's budget; give its ToolResult to ``then``."""
         started = time.monotonic()
         skipped = self._skip_reason(spec, ioc)
         if skipped:
             summary = {"queried": False, "reason": skipped}
-            return ok_result(spec.name, Finding(summary=summary), _ms_since(started))
+            return then(ok_result(spec.name, Finding(summary=summary), _ms_since(started)))
+        budget_s = self.settings.plugin_timeout_for(spec.name)
+        turn = _Turn()
+
+        def run() -> T | None:
+            try:
+                finding = self._run(spec, budget_s, call)
+            except PluginError as ex:
+                result = error_result(spec.name, ex.code, ex.message, _ms_since(started), raw=ex.raw)
+            else:
+                result = ok_result(spec.name, finding, _ms_since(started))
+            return then(result) if turn.take() else None
+
+        future = self._pool.submit(run)
         try:
-            finding = self._call(spec, call)
-        except PluginError as ex:
-            return error_result(spec.name, ex.code, ex.message, _ms_since(started), raw=ex.raw)
-        return ok_result(spec.name, finding, _ms_since(started))
+            return future.result(timeout=budget_s + _GRACE_S)  # type: ignore[return-value]
+        except concurrent.futures.TimeoutError:
+            if not turn.take():
+                # The answer came just in time and ``then`` is running on the call thread.
+                return future.result()  # type: ignore[return-value]
+            return then(error_result(spec.name, "timeout", _over_budget(budget_s), _ms_since(started)))
 
     def _skip_reason(self, spec: PluginSpec, ioc: Ioc) -> str | None:
         host = ioc.host if ioc.type in ("ip", "url", "email") else None
@@ -103,14 +140,11 @@ class PluginRunner:
             return f"{host} is not a globally routable address; remote providers are never asked about it"
         return None
 
-    def _call(self, spec: PluginSpec, call: Callable[[Context], T]) -> T:
-        """Run ``call`` on a call thread and wait for it within the plugin's budget."""
-        budget_s = self.settings.plugin_timeout_for(spec.name)
-        future = self._pool.submit(self._with_client, spec, budget_s, call)
+    def _run(self, spec: PluginSpec, budget_s: float, call: Callable[[Context], T]) -> T:
+        """Call the plugin on this (call) thread; raise PluginError for every failure."""
+        deadline = time.monotonic() + budget_s
         try:
-            return future.result(timeout=budget_s + _GRACE_S)
-        except concurrent.futures.TimeoutError:
-            raise PluginError("timeout", f"no answer within the plugin's {budget_s:g} s budget") from None
+            return call(self.context(spec, self.shared_client(spec), deadline))
         except quota.QuotaExhausted:
             raise
         except PluginError as ex:
@@ -121,10 +155,6 @@ class PluginRunner:
         except Exception as ex:
             logger.exception("plugin %s failed with %s", spec.name, type(ex).__name__)
             raise PluginError("internal_error", f"the plugin failed with {type(ex).__name__}") from None
-
-    def _with_client(self, spec: PluginSpec, budget_s: float, call: Callable[[Context], T]) -> T:
-        deadline = time.monotonic() + budget_s
-        return call(self.context(spec, self.shared_client(spec), deadline))
 
     def shared_client(self, spec: PluginSpec) -> httpx.Client:
         """Return the plugin's long-lived client (thread-safe, keep-alive; built once per process).
@@ -188,6 +218,28 @@ class PluginRunner:
             throttle=self._throttle(spec) if spec.remote else None,
             services=self.services,
         )
+
+
+class _Turn:
+    """Who hands a lookup's result over: the call thread or, at the deadline, the waiting one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = False
+
+    def take(self) -> bool:
+        """Return True to the first caller only."""
+        with self._lock:
+            taken, self._taken = self._taken, True
+            return not taken
+
+
+def _same(result: dict[str, Any]) -> dict[str, Any]:
+    return result
+
+
+def _over_budget(budget_s: float) -> str:
+    return f"no answer within the plugin's {budget_s:g} s budget"
 
 
 def _ms_since(started: float) -> int:

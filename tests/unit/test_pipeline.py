@@ -94,6 +94,59 @@ def test_runner_enforces_wall_clock_budget_over_a_trickling_provider() -> None:
     assert time.monotonic() - started < 1.5
 
 
+def _vt_answer(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"data": {"attributes": {"last_analysis_stats": {"malicious": 0}}}})
+
+
+def test_runner_hands_an_answer_in_time_to_then_on_the_call_thread() -> None:
+    runner = _runner(_vt_answer)
+    seen: list[tuple[str, str]] = []
+
+    def then(result: dict) -> str:
+        seen.append((threading.current_thread().name, result["status"]))
+        return "stored"
+
+    assert runner.lookup_then(registry.spec("virustotal"), make_ioc("1.1.1.1", "ip"), then) == "stored"
+    # Stored and told where the answer arrived: no wait for the calling thread to be woken.
+    assert len(seen) == 1 and seen[0][0].startswith("plugin") and seen[0][1] == "ok"
+
+
+def test_runner_gives_then_the_timeout_once_and_drops_the_late_answer() -> None:
+    answered = threading.Event()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.8)
+        answered.set()
+        return _vt_answer(request)
+
+    runner = _runner(slow, SOCBUDDY_PLUGIN_TIMEOUT="0.2")
+    seen: list[tuple[str, dict]] = []
+
+    def then(result: dict) -> None:
+        seen.append((threading.current_thread().name, result))
+
+    runner.lookup_then(registry.spec("virustotal"), make_ioc("1.1.1.1", "ip"), then)
+    assert len(seen) == 1 and seen[0][0] == threading.current_thread().name
+    assert seen[0][1]["error"]["code"] == "timeout"
+    assert answered.wait(5)
+    time.sleep(0.2)  # the late answer has been made into a result by now, and dropped
+    assert len(seen) == 1
+
+
+def test_runner_waits_for_then_already_running_at_the_deadline_and_raises_its_error() -> None:
+    runner = _runner(_vt_answer, SOCBUDDY_PLUGIN_TIMEOUT="0.2")
+    calls: list[str] = []
+
+    def slow_store(result: dict) -> None:
+        calls.append(result["status"])
+        time.sleep(0.8)  # past the waiting thread's deadline: it must not answer timeout meanwhile
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError, match="database down"):
+        runner.lookup_then(registry.spec("virustotal"), make_ioc("1.1.1.1", "ip"), slow_store)
+    assert calls == ["ok"]
+
+
 def test_runner_turns_plugin_bugs_into_internal_error(monkeypatch) -> None:
     def boom(ctx, ioc):
         raise KeyError("k-secret")
