@@ -22,6 +22,7 @@ import string
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from itertools import filterfalse
 
 from shared.iocs import psl
 from shared.iocs.fang import refang, refang_lowered
@@ -313,9 +314,8 @@ class _Scan:
         tokens = _TOKENS
         find = plain.find
         offset = 0
-        for token in plain.split():
-            if token.isalpha():
-                continue  # most words, told in one call
+        # Most words are letters only: ``filterfalse`` drops them without a turn of this loop.
+        for token in filterfalse(str.isalpha, plain.split()):
             if (size := len(token)) < 32 and "@" not in token:
                 if "." not in token and ":" not in token:
                     continue  # other words
@@ -551,6 +551,40 @@ _PATTERNS = {
 }
 
 
+def _wholly(low: int, high: int) -> bool | None:
+    """Return the answer of ``is_global_ipv4`` for every address from ``low`` to ``high`` when it is
+    the same for all of them and for every Python version (none of them in a block, or all in one
+    block that is never global), else None."""
+    overlapping = [block for block in _SPECIAL_IPV4 if block[0] <= high and block[1] >= low]
+    if not overlapping:
+        return True
+    start, end, ask = overlapping[0]
+    if len(overlapping) == 1 and start <= low and end >= high and not ask:
+        return False
+    return None
+
+
+# First octets under which no address is global ("10", "127", "224", ...).
+_NON_GLOBAL_FIRST_OCTETS = frozenset(
+    str(octet) for octet in range(256) if _wholly(octet << 24, (octet << 24) | 0xFFFFFF) is False
+)
+
+
+def _two_octet_answers() -> dict[str, bool]:
+    """Return the answer of ``is_global_ipv4`` for the addresses under each "a.b" that decides it,
+    for the first octets that do not decide it alone."""
+    answers = {}
+    for first in range(256):
+        if str(first) in _GLOBAL_FIRST_OCTETS or str(first) in _NON_GLOBAL_FIRST_OCTETS:
+            continue
+        for second in range(256):
+            low = (first << 24) | (second << 16)
+            answer = _wholly(low, low | 0xFFFF)
+            if answer is not None:
+                answers[f"{first}.{second}"] = answer
+    return answers
+
+
 def _runs_near_markers(lines: tuple[str, list[str]], label: str) -> Iterator[re.Match[str]]:
     """Yield the matches of ``_DEFANGED_RUN`` on the lines that hold ``label`` in lower case and a
     defanged dot (the others hold only runs with plain dots); no run crosses a line break.
@@ -609,8 +643,15 @@ def is_global_ipv4(value: str) -> bool:
     the blocks every version calls private, shared, loopback, link-local, documentation or
     multicast are not; the few others are left to ``is_global_ip``.
     """
-    if value.partition(".")[0] in _GLOBAL_FIRST_OCTETS:
+    first = value.partition(".")[0]
+    if first in _GLOBAL_FIRST_OCTETS:
         return True  # the common case: no special block starts with this octet
+    if first in _NON_GLOBAL_FIRST_OCTETS:
+        return False
+    # The next common case: the first two octets decide (no block smaller than a /16 there).
+    decided = _BY_TWO_OCTETS.get(value[: value.find(".", len(first) + 1)])
+    if decided is not None:
+        return decided
     a, b, c, d = value.split(".")
     number = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
     index = bisect_right(_SPECIAL_IPV4_STARTS, number) - 1
@@ -778,3 +819,6 @@ def _public_host(url: str) -> tuple[str, str] | None:
             return None
         return ("ip", address) if is_global_ip(address) else None
     return ("domain", host) if is_public_domain(host) else None
+
+
+_BY_TWO_OCTETS = _two_octet_answers()
