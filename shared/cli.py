@@ -408,10 +408,10 @@ def _dev_banner(settings: Settings, key: str | None) -> str:
 
 
 def _serve(app: Any, host: str, port: int, threads: int, settings: Settings) -> None:
-    import waitress
+    from api import server
 
     cap = max(WAITRESS_HARD_CAP_BYTES, settings.max_body_bytes * 4)
-    waitress.serve(app, host=host, port=port, threads=threads, max_request_body_size=cap, ident="socbuddy")
+    server.serve(app, host=host, port=port, threads=threads, max_request_body_size=cap, ident="socbuddy")
 
 
 def _short(moment: dt.datetime | None) -> str:

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import waitress
 
 from api import openapi
+from api import server as api_server
 from shared.cli import WAITRESS_HARD_CAP_BYTES
 from tests.conftest import Service
 
@@ -410,7 +410,7 @@ def test_unknown_routes_are_404(service: Service, path: str) -> None:
 def served(service: Service) -> Iterator[tuple[Service, int]]:
     """Serve the app under waitress as ``socbuddy web`` does (same body cap) on a free loopback port."""
     cap = max(WAITRESS_HARD_CAP_BYTES, service.settings.max_body_bytes * 4)
-    server = waitress.create_server(
+    server = api_server.create_server(
         service.client.app, host="127.0.0.1", port=0, threads=4, max_request_body_size=cap
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -484,7 +484,7 @@ def test_through_waitress(served: tuple[Service, int]) -> None:
     shaped(request(b"DELETE /api/v1/analysis HTTP/1.1", auth), 405, "method_not_allowed")
     shaped(request(b"GET /../../etc/passwd HTTP/1.1"), 404, "not_found")
     shaped(request(b"GET /api/v1/analysis/%ff%fe%00 HTTP/1.1", auth), 404, "not_found")
-    # What waitress refuses before the app sees it (its own plain-text 400s): still 4xx, never 5xx.
+    # What waitress refuses before the app sees it: 4xx in the same shape, never 5xx.
     for start, extra, sent in [
         (b"GET /api/v1/analysis/\xff\xfe HTTP/1.1", auth, b""),
         (b"GET /api/v1/plugins HTTP/1.1", b"Authorization: Bearer sb_\x00\xff\r\n", b""),
@@ -497,8 +497,22 @@ def test_through_waitress(served: tuple[Service, int]) -> None:
         (b"POST /api/actions/defang HTTP/1.1", auth + b"Content-Length: -1\r\n", b""),
         (b"POST /api/actions/defang HTTP/1.1", auth + b"Content-Length: 1\r\nContent-Length: 2\r\n", b"ab"),
     ]:
-        status, _, body = request(start, extra, sent)
+        status, headers, body = request(start, extra, sent)
         assert 400 <= status < 500, (start, status, body[:200])
+        shaped((status, headers, body), status, "invalid_request")
+    # A header section over waitress's limit (431) and a transfer coding it does not implement (501).
+    shaped(
+        request(b"GET /api/v1/plugins HTTP/1.1", auth + b"X-Big: " + b"a" * 300_000 + b"\r\n"),
+        431,
+        "invalid_request",
+    )
+    shaped(
+        request(
+            b"POST /api/actions/defang HTTP/1.1", auth + b"Transfer-Encoding: gzip, chunked\r\n", b"0\r\n\r\n"
+        ),
+        501,
+        "invalid_request",
+    )
     # Still healthy.
     assert request(b"GET /healthz HTTP/1.1")[0] == 200
     status, _, body = request(
@@ -534,3 +548,30 @@ def test_nul_bytes_on_postgresql_are_4xx_and_audited(make_service: Any, pg_url: 
     ]:
         assert_error(service.get(path), 404, "not_found")
     assert_healthy(service)
+
+
+def test_a_waitress_failure_of_its_own_is_internal_error_without_its_text() -> None:
+    code, body = api_server.error_body(
+        500, "Internal Server Error", 'Traceback: File "app.py", key=sb_secret'
+    )
+    assert code == "internal_error"
+    assert json.loads(body) == {
+        "error": "internal_error",
+        "detail": "the server failed while reading the request",
+    }
+
+
+def test_every_listening_socket_answers_waitress_refusals_in_shape(service: Service) -> None:
+    server = api_server.create_server(service.client.app, listen="127.0.0.1:0 127.0.0.1:0", threads=2)
+    ports = [int(listen[1]) for listen in server.effective_listen]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for port in ports:
+            status, headers, body = _raw(port, b"\x00\x01 garbage\r\n\r\n")
+            assert status == 400 and headers["content-type"] == "application/json"
+            assert json.loads(body)["error"] == "invalid_request"
+    finally:
+        server.close()
+        thread.join(5)
+    assert len(set(ports)) == 2
