@@ -112,6 +112,12 @@ _URL_TRAILING = ".,;:!?*~"
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 _DOT_SEPARATOR = r"(?:\.|\\?[\[({](?:\.|dot)\\?[\])}]|[ \t]?[\[({]dot[\])}][ \t]?|[ \t]+dot[ \t]+)"
 _AFTER_MARKER = re.compile(r"[\])}dD](?:(?<=[\])}])[ \t]?|(?<=[dD])[oO][tT][ \t]+)([A-Za-z0-9-]{1,63})")
+# The two branches of ``_AFTER_MARKER`` apart, each starting with a literal (which the engine jumps
+# to), for the lower-case copy of an ASCII text.
+_AFTER_CLOSERS = tuple(
+    (closer, re.compile(re.escape(closer) + r"[ \t]?([a-z0-9-]{1,63})")) for closer in ")]}"
+)
+_AFTER_DOT = re.compile(r"dot[ \t]+([a-z0-9-]{1,63})")
 _DEFANGED_HINT = re.compile(r"[\[({](?:\.|dot)|[ \t]dot[ \t]", re.IGNORECASE)
 _SEPARATOR = re.compile(f"({_DOT_SEPARATOR})", re.IGNORECASE)
 # A dotted name in the original text, dots written plainly or defanged.
@@ -316,12 +322,15 @@ class _Scan:
         offset = 0
         # Most words are letters only: ``filterfalse`` drops them without a turn of this loop.
         for token in filterfalse(str.isalpha, plain.split()):
-            if (size := len(token)) < 32 and "@" not in token:
-                if "." not in token and ":" not in token:
-                    continue  # other words
-                bare = token.rstrip(".:")
-                if "." not in bare and ":" not in bare:
-                    continue  # dots and colons only at the end: "opened.", "From:"
+            if (
+                (size := len(token)) < 32
+                and "@" not in token
+                and (
+                    ("." not in token and ":" not in token)  # other words
+                    or ("." not in (bare := token.rstrip(".:")) and ":" not in bare)  # "opened.", "From:"
+                )
+            ):
+                continue
             # The first occurrence from the end of the last such token is this one: the tokens
             # in between hold no dot, at-sign or colon and are too short to hold this one.
             base = find(token, offset)
@@ -334,8 +343,22 @@ class _Scan:
                 self.base = base
                 self.records = []
                 self.contextual = False
-                key = ("://" in token, "@" in token, ":" in token, "." in token, size >= 32)
-                self.run(_PATTERNS[key], 0, size)
+                pattern = _PATTERNS[("://" in token, "@" in token, ":" in token, "." in token, size >= 32)]
+                # The first turn of ``run``, inline: most tokens hold one candidate, found here.
+                match = pattern.search(token, 0, size)
+                if match is not None:
+                    kind = match.lastgroup or ""
+                    start = match.start()
+                    value = match[0]
+                    end = _ACCEPTERS[kind](self, start, value)
+                    if end < 0:
+                        self.rejected(pattern, match, size)
+                    elif not (
+                        end >= size
+                        or (size - end <= 16 and not token[end:size].strip(_PUNCTUATION))
+                        or _ALNUM.search(token, end, size) is None
+                    ):
+                        self.run(pattern, end, size)
                 records = self.records
                 if not self.contextual:
                     if len(tokens) >= _TOKENS_MAX:
@@ -343,6 +366,18 @@ class _Scan:
                     tokens[token] = records
             for kind, value in records:
                 found[kind][value] = None
+
+    def rejected(self, pattern: re.Pattern[str], match: re.Match[str], endpos: int) -> None:
+        """Go on as ``run`` does after a turn whose candidate ``match`` was rejected."""
+        kind = match.lastgroup or ""
+        value = match[0]
+        if kind == "url":
+            inner = _token_pattern(value, with_urls=False)
+            if inner is not None:
+                self.run(inner, match.start() + 1, match.end())
+            self.run(pattern, match.end(), endpos)
+        else:
+            self.run(pattern, self.retry(kind, match.start(), value), endpos)
 
     def run(self, pattern: re.Pattern[str], pos: int, endpos: int) -> None:
         """Scan ``token[pos:endpos]``; a rejected URL's span is scanned again without URLs."""
@@ -481,6 +516,45 @@ class _Scan:
             return self.written_defanged(name)
         return True
 
+    def labels_after_markers(self) -> set[str]:
+        """Return what ``{label.lower() for label in _AFTER_MARKER.findall(self.original)}`` does.
+
+        In an ASCII text the branches are searched apart, in its lower-case copy: a match after a
+        closing bracket holds no other bracket, so those are all found; a match of "dot" is one
+        unless it starts inside one of them (then the combined scan goes on from that one's end) or
+        inside the previous match.
+        """
+        original = self.original
+        if not original.isascii():
+            return {label.lower() for label in _AFTER_MARKER.findall(original)}
+        if self.lines is None:
+            self.lines = (original.lower(), original.split("\n"))
+        lowered = self.lines[0]
+        labels: set[str] = set()
+        for closer, pattern in _AFTER_CLOSERS:
+            if closer in lowered:
+                labels.update(pattern.findall(lowered))
+        match = _AFTER_DOT.search(lowered) if "dot" in lowered else None
+        if match is None:
+            return labels
+        spans = sorted(
+            found.span()
+            for closer, pattern in _AFTER_CLOSERS
+            if closer in lowered
+            for found in pattern.finditer(lowered)
+        )
+        starts = [start for start, _ in spans]
+        search = _AFTER_DOT.search
+        while match is not None:
+            start = match.start()
+            index = bisect_right(starts, start) - 1
+            if index >= 0 and start < spans[index][1]:
+                match = search(lowered, spans[index][1])
+                continue
+            labels.add(match[1])
+            match = search(lowered, match.end())
+        return labels
+
     def written_defanged(self, name: str) -> bool:
         """Return True when the original text writes ``name`` (or a subdomain of it) defanged."""
         if self.plain == self.original:
@@ -488,7 +562,7 @@ class _Scan:
         if self.after_marker is None:
             # Labels right after a closing marker or the word "dot": a cheap first test, since a
             # name written defanged has one of its labels there.
-            self.after_marker = {label.lower() for label in _AFTER_MARKER.findall(self.original)}
+            self.after_marker = self.labels_after_markers()
         if self.after_marker.isdisjoint(name.split(".")[1:]):
             return False
         # The names are collected from the lines that hold the file-like last label, or for a code
