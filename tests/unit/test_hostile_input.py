@@ -414,11 +414,26 @@ def served(service: Service) -> Iterator[tuple[Service, int]]:
     server = api_server.create_server(
         service.client.app, host="127.0.0.1", port=0, threads=4, max_request_body_size=cap
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    with _running(server):
+        yield service, server.effective_port
+
+
+@contextlib.contextmanager
+def _running(server: Any) -> Iterator[None]:
+    """Run a waitress server on a thread, and close it afterwards."""
+
+    def run() -> None:
+        # Closing pulls the sockets from under the serving loop: select() may then fail with EBADF.
+        with contextlib.suppress(OSError):
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    yield service, server.effective_port
-    server.close()
-    thread.join(5)
+    try:
+        yield
+    finally:
+        server.close()
+        thread.join(5)
 
 
 def _raw(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -574,19 +589,9 @@ def test_a_waitress_failure_of_its_own_is_internal_error_without_its_text() -> N
 def test_every_listening_socket_answers_waitress_refusals_in_shape(service: Service) -> None:
     server = api_server.create_server(service.client.app, listen="127.0.0.1:0 127.0.0.1:0", threads=2)
     ports = [int(listen[1]) for listen in server.effective_listen]
-
-    def run() -> None:
-        with contextlib.suppress(OSError):  # close() below pulls the sockets from under the loop
-            server.run()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
+    with _running(server):
         for port in ports:
             status, headers, body = _raw(port, b"\x00\x01 garbage\r\n\r\n")
             assert status == 400 and headers["content-type"] == "application/json"
             assert json.loads(body)["error"] == "invalid_request"
-    finally:
-        server.close()
-        thread.join(5)
     assert len(set(ports)) == 2
