@@ -22,14 +22,14 @@ _CODES = {400: "invalid_request", 413: "payload_too_large", 431: "invalid_reques
 _DETAIL_MAX_CHARS = 200
 
 
-def error_body(status_code: int, reason: str, text: str) -> tuple[str, bytes]:
-    """Return the API error code and JSON body for one of waitress's refusals."""
+def error_body(status_code: int, reason: str, text: str) -> bytes:
+    """Return the JSON body, in the API's error shape, for one of waitress's refusals."""
     code = _CODES.get(status_code, "internal_error")
     if code == "internal_error":
         detail = "the server failed while reading the request"
     else:
         detail = f"{reason}: {text}"[:_DETAIL_MAX_CHARS] if text else reason
-    return code, json.dumps({"error": code, "detail": detail}).encode()
+    return json.dumps({"error": code, "detail": detail}).encode()
 
 
 class JsonErrorTask(ErrorTask):
@@ -37,7 +37,7 @@ class JsonErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error: Any = getattr(self.request, "error")  # noqa: B009 - untyped in waitress's stubs
-        _, body = error_body(error.code, error.reason, str(error.body or "").strip())
+        body = error_body(error.code, error.reason, str(error.body or "").strip())
         self.status = f"{error.code} {error.reason}"
         self.response_headers = [*self.response_headers, ("Content-Type", "application/json")]
         self.set_close_on_finish()
