@@ -9,6 +9,7 @@ silently build a default (RabbitMQ or localhost Redis).
 from __future__ import annotations
 
 import contextlib
+import heapq
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -18,6 +19,7 @@ import redis
 from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
@@ -39,6 +41,19 @@ _DOORBELL_RINGS = 4
 _DOORBELL_TTL_S = 60
 # Messages one fetch takes at most (see _DoorbellConsumer): a fan-out spreads over worker processes.
 FETCH_BATCH = 4
+# Before a consumer waits on its doorbell: an empty queue needs none of the rings left (each would
+# cost an empty fetch); a queue that filled again gets one, so the wait ends at once. EVAL, not a
+# loaded script: it runs in the same round trip as the wait, with no NOSCRIPT to recover from.
+_NAP = """
+if redis.call('LLEN', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('RPUSH', KEYS[2], 1)
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[1]), -1)
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return 0
+"""
 
 
 class _DoorbellConsumer(_RedisConsumer):
@@ -48,9 +63,18 @@ class _DoorbellConsumer(_RedisConsumer):
     message sent to an idle worker waited on average half that sleep before anyone looked (and
     polling faster cost CPU). Here the idle wait is a BLPOP on a small list that every enqueue
     rings, so an idle consumer fetches as soon as a message is sent. Without a ring it still looks
-    again after a while: a queue's consumer after ``wake_ms`` (a ring lost with a Redis restart
-    costs that much), or after ``idle_ms`` while its prefetch is full; a delay queue's consumer
-    after ``idle_ms``, because its worker thread releases due delayed messages between fetches.
+    again after ``wake_ms`` (a ring lost with a Redis restart costs that much), or after
+    ``idle_ms`` while its prefetch is full.
+
+    A fetch that comes back short has emptied the queue, so the consumer goes straight to its
+    doorbell, in one round trip with a script that drops the rings left over from the sends it
+    has just drained (each would cost an empty fetch), or rings once itself if the queue has
+    filled again meanwhile. Both run atomically with respect to sends, and a send pushes its
+    message before it rings, so no ring of an unfetched message is ever dropped.
+
+    A delay queue's consumer hands its messages to the worker thread, which releases each one to
+    its queue when due, between two calls to this consumer: so it waits no longer than until the
+    earliest due time it has handed out, instead of polling every ``idle_ms``.
 
     Dramatiq's consumer also fetches as many messages as its prefetch allows, so the first worker
     process to wake took a whole fan-out and ran it under one GIL while the others idled. A fetch
@@ -60,8 +84,12 @@ class _DoorbellConsumer(_RedisConsumer):
     def __init__(self, broker: DoorbellRedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         super().__init__(broker, queue_name, prefetch, timeout)
         self.short_s = min(timeout, broker.idle_ms) / 1000
-        self.long_s = self.short_s if queue_name.endswith(".DQ") else broker.wake_ms / 1000
+        self.long_s = broker.wake_ms / 1000
         self.doorbell = DOORBELL_PREFIX + queue_name
+        self.queue_key = f"{broker.namespace}:{queue_name}"
+        # Due times (ms since the epoch) of the delayed messages handed out, earliest first.
+        self.due: list[int] | None = [] if queue_name.endswith(".DQ") else None
+        self.drained = False
 
     def __next__(self) -> Any:
         try:
@@ -72,17 +100,39 @@ class _DoorbellConsumer(_RedisConsumer):
                         continue
                     message = Message.decode(data)
                     self.queued_message_ids.add(message.message_id)
+                    eta = message.options.get("eta")
+                    if self.due is not None and isinstance(eta, int | float):
+                        heapq.heappush(self.due, int(eta))
                     return MessageProxy(message)
+                wait_s = self._wait_s()
+                if wait_s is None:  # a delayed message is due: let the worker thread release it
+                    return None
                 room = self.prefetch - self.outstanding_message_count
-                if room > 0:
-                    self.message_cache = self.broker.do_fetch(self.queue_name, min(room, FETCH_BATCH))
+                if room <= 0:  # no room: wait for a ring, then give the worker its turn
+                    self.broker.client.blpop([self.doorbell], timeout=min(wait_s, self.short_s))
+                    return None
+                if not self.drained:
+                    asked = min(room, FETCH_BATCH)
+                    self.message_cache = self.broker.do_fetch(self.queue_name, asked)
+                    self.drained = len(self.message_cache) < asked
                     if self.message_cache:
                         continue
-                # Nothing to fetch, or no room: wait for a ring, then give the worker its turn.
-                self.broker.client.blpop([self.doorbell], timeout=self.long_s if room > 0 else self.short_s)
+                self.drained = False
+                self.broker.nap(self.queue_key, self.doorbell, wait_s)
                 return None
         except redis.ConnectionError as ex:
             raise ConnectionClosed(ex) from None
+
+    def _wait_s(self) -> float | None:
+        """Return how long an idle wait may last, or None when a delayed message is due now."""
+        if not self.due:
+            return self.long_s
+        now = current_millis()
+        if self.due[0] <= now:
+            while self.due and self.due[0] <= now:
+                heapq.heappop(self.due)
+            return None
+        return min(self.long_s, (self.due[0] - now) / 1000)
 
 
 class DoorbellRedisBroker(RedisBroker):
@@ -100,9 +150,15 @@ class DoorbellRedisBroker(RedisBroker):
         self.wake_ms = wake_ms
         self._batch = threading.local()
         dispatch = self.scripts["dispatch"]
+        self._dispatch_script = dispatch
 
         def routed_dispatch(keys: list[str], args: list[Any]) -> Any:
-            return dispatch(keys=keys, args=args, client=getattr(self._batch, "pipe", None))
+            pipe = getattr(self._batch, "pipe", None)
+            if pipe is None:
+                return dispatch(keys=keys, args=args)
+            # Queued by hash: a Script handed a pipeline makes it ask Redis first whether the
+            # script is loaded (one more round trip per batch); _batched loads it in the batch.
+            return pipe.evalsha(dispatch.sha, len(keys), *keys, *args)
 
         self.scripts = {**self.scripts, "dispatch": routed_dispatch}
 
@@ -135,11 +191,21 @@ class DoorbellRedisBroker(RedisBroker):
             yield open_pipe
             return
         pipe = self.client.pipeline(transaction=False)
+        # Loading is idempotent and keeps the hash, so the batch never meets NOSCRIPT, even
+        # just after a Redis restart.
+        pipe.script_load(self._dispatch_script.script)
         self._batch.pipe = pipe
         try:
             yield pipe
         finally:
             self._batch.pipe = None
+        pipe.execute()
+
+    def nap(self, queue_key: str, doorbell: str, timeout_s: float) -> None:
+        """Drop leftover rings if ``queue_key`` is empty (else ring once), then wait for a ring."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.eval(_NAP, 2, queue_key, doorbell, _DOORBELL_RINGS, _DOORBELL_TTL_S)
+        pipe.blpop([doorbell], timeout=max(timeout_s, 0.001))
         pipe.execute()
 
     @staticmethod
