@@ -85,9 +85,9 @@ def wait_healthy(base: str, procs: list[subprocess.Popen]) -> None:
     raise SystemExit("service did not become ready")
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+def spawn(args: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> subprocess.Popen:
     return subprocess.Popen(
-        args, env=env, cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
+        args, env=env, cwd=cwd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
@@ -118,17 +118,28 @@ def start_embedded(env: dict[str, str], tmp: Path) -> tuple[str, str, list[subpr
 
 
 def start_redis(
-    env: dict[str, str], tmp: Path, db_url: str, redis_url: str, workers: int
+    env: dict[str, str],
+    tmp: Path,
+    db_url: str,
+    redis_url: str,
+    workers: int,
+    root: Path = ROOT,
+    redis_db: int = 14,
 ) -> tuple[str, str, list]:
+    """Start ``socbuddy web`` and ``workers`` workers of the checkout at ``root``; return url, key, procs.
+
+    The stack gets a throwaway database on ``db_url``'s server and Redis database ``redis_db``.
+    """
     import psycopg2
     import redis
 
+    bench = root / "bench"
     name = f"socbuddy_bench_{uuid.uuid4().hex[:8]}"
     admin = psycopg2.connect(db_url)
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    r_url = urlsplit(redis_url)._replace(path="/14").geturl()
+    r_url = urlsplit(redis_url)._replace(path=f"/{redis_db}").geturl()
     redis.Redis.from_url(r_url).flushdb()
     env = {
         **env,
@@ -139,12 +150,12 @@ def start_redis(
         "SOCBUDDY_WORKER_THREADS": "48",
     }
     subprocess.run(
-        [PY, str(BENCH / "fanout_proc.py"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True
+        [PY, str(bench / "fanout_proc.py"), "migrate"], env=env, cwd=root, check=True, capture_output=True
     )
     out = subprocess.run(
-        [PY, str(BENCH / "fanout_proc.py"), "keys", "create", "bench"],
+        [PY, str(bench / "fanout_proc.py"), "keys", "create", "bench"],
         env=env,
-        cwd=ROOT,
+        cwd=root,
         check=True,
         capture_output=True,
         text=True,
@@ -155,7 +166,7 @@ def start_redis(
         spawn(
             [
                 PY,
-                str(BENCH / "fanout_proc.py"),
+                str(bench / "fanout_proc.py"),
                 "web",
                 "--host",
                 "127.0.0.1",
@@ -166,6 +177,7 @@ def start_redis(
             ],
             env,
             tmp / "web.log",
+            root,
         )
     ]
     for i in range(workers):
@@ -177,7 +189,7 @@ def start_redis(
                     "dramatiq",
                     "fanout_entry:BROKER",
                     "--path",
-                    str(BENCH),
+                    str(bench),
                     ".",
                     "--processes",
                     "1",
@@ -186,6 +198,7 @@ def start_redis(
                 ],
                 env,
                 tmp / f"worker-{i}.log",
+                root,
             )
         )
     base = f"http://127.0.0.1:{port}"
