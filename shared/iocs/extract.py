@@ -352,7 +352,7 @@ class _Scan:
                     value = match[0]
                     end = _ACCEPTERS[kind](self, start, value)
                     if end < 0:
-                        self.rejected(pattern, match, size)
+                        self.run(pattern, self.resume_at(kind, start, value, match.end()), size)
                     elif not (
                         end >= size
                         or (size - end <= 16 and not token[end:size].strip(_PUNCTUATION))
@@ -367,17 +367,17 @@ class _Scan:
             for kind, value in records:
                 found[kind][value] = None
 
-    def rejected(self, pattern: re.Pattern[str], match: re.Match[str], endpos: int) -> None:
-        """Go on as ``run`` does after a turn whose candidate ``match`` was rejected."""
-        kind = match.lastgroup or ""
-        value = match[0]
+    def resume_at(self, kind: str, start: int, value: str, match_end: int) -> int:
+        """Return where a scan goes on after its candidate ``value`` at ``start`` was rejected.
+
+        A rejected URL's span is scanned again without URLs first, and the scan goes on after it.
+        """
         if kind == "url":
             inner = _token_pattern(value, with_urls=False)
             if inner is not None:
-                self.run(inner, match.start() + 1, match.end())
-            self.run(pattern, match.end(), endpos)
-        else:
-            self.run(pattern, self.retry(kind, match.start(), value), endpos)
+                self.run(inner, start + 1, match_end)
+            return match_end
+        return self.retry(kind, start, value)
 
     def run(self, pattern: re.Pattern[str], pos: int, endpos: int) -> None:
         """Scan ``token[pos:endpos]``; a rejected URL's span is scanned again without URLs."""
@@ -404,13 +404,7 @@ class _Scan:
                     return
                 pos = end
                 continue
-            if kind == "url":
-                inner = _token_pattern(value, with_urls=False)
-                if inner is not None:
-                    self.run(inner, start + 1, match.end())
-                pos = match.end()
-                continue
-            pos = self.retry(kind, start, value)
+            pos = self.resume_at(kind, start, value, match.end())
 
     def retry(self, kind: str, start: int, value: str) -> int:
         """Try the later alternatives where a candidate of ``kind`` was rejected; return where
