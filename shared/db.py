@@ -158,10 +158,11 @@ class PostgresPool(PooledPostgresqlDatabase):
     Peewee's pool sends ``SELECT 1`` on every checkout, while it holds the pool's lock: every
     query paid a round trip, and the threads of a process queued behind each other's (a fan-out's
     final writes spent more time there than in their own statements). A connection checked in
-    less than ``PING_IDLE_S`` ago is checked locally, as the pool checks it on check-in (libpq's
+    less than ``PING_IDLE_S`` ago is handed out as it is: the pool checked it on check-in (libpq's
     transaction status: a connection the server cut reads as unknown once a query has failed on
-    it). One idle longer, which is the case for every connection after a database restart, still
-    gets the round trip, so a restart costs no request beyond the ones the outage itself fails.
+    it), and only a query changes that status. One idle longer, which is the case for every
+    connection after a database restart, still gets the round trip, so a restart costs no request
+    beyond the ones the outage itself fails.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -178,9 +179,9 @@ class PostgresPool(PooledPostgresqlDatabase):
 
     def _is_closed(self, conn: Any) -> bool:
         checked_in = self._checked_in.get(self.conn_key(conn))
-        if checked_in is None or time.monotonic() - checked_in >= PING_IDLE_S or conn.closed:
+        if checked_in is None or time.monotonic() - checked_in >= PING_IDLE_S:
             return bool(super()._is_closed(conn))
-        return not self._adapter.is_connection_reusable(conn)
+        return False  # checked on check-in, moments ago, and unused since
 
 
 def _open_postgres(url: str, pool_size: int) -> peewee.Database:
