@@ -5,7 +5,7 @@ so plugins sharing a key share its quota (``virustotal`` and ``virustotal_url_sc
 reserves the next slot atomically - in Redis for a pool of workers on any number of hosts, in
 memory in ``socbuddy dev`` - and waits for it, or fails at once with ``rate_limited`` when the slot
 lies beyond the plugin's deadline. A provider's 429 blocks the bucket for every worker until its
-Retry-After (for a bucket without rates, other processes see it within ``BLOCK_REFRESH_S``). Rates are the free tiers of providers.md; ``<PROVIDER>_RATE_LIMIT`` overrides them,
+Retry-After. Rates are the free tiers of providers.md; ``<PROVIDER>_RATE_LIMIT`` overrides them,
 e.g. ``VIRUSTOTAL_RATE_LIMIT=4/minute,500/day`` (``none`` removes the limit).
 """
 
@@ -141,21 +141,13 @@ return {1, tostring(wait)}
 
 
 class RedisLimiter:
-    """Quota buckets in Redis, shared by every worker process on every host (Redis's clock).
-
-    A bucket without rates has only its 429 block to check. Its answer is kept in the process for
-    ``BLOCK_REFRESH_S``, so a fan-out's requests do not each wait for a round trip first: a block
-    set here counts at once, one set by another process within that time.
-    """
+    """Quota buckets in Redis, shared by every worker process on every host (Redis's clock)."""
 
     PREFIX = "socbuddy:quota:"
-    BLOCK_REFRESH_S = 0.5
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
         self._reserve = client.register_script(_RESERVE)
-        # bucket -> (blocked until, checked until), both on this process's monotonic clock
-        self._blocks: dict[str, tuple[float, float]] = {}
 
     def _keys(self, bucket: str, rates: tuple[Rate, ...]) -> list[str]:
         return [f"{self.PREFIX}{bucket}:blocked"] + [
@@ -163,26 +155,13 @@ class RedisLimiter:
         ]
 
     def reserve(self, bucket: str, rates: tuple[Rate, ...], max_wait_s: float) -> tuple[bool, float]:
-        now = time.monotonic()
-        known = None if rates else self._blocks.get(bucket)
-        if known is not None and now < known[1]:
-            wait_s = max(0.0, known[0] - now)
-            return wait_s <= max_wait_s, wait_s
         args: list[str | float] = [max_wait_s, uuid.uuid4().hex]
         for rate in rates:
             args += [rate.count, rate.period_s * WINDOW_MARGIN]
         reserved, wait = self._reserve(keys=self._keys(bucket, rates), args=args)
-        wait_s = max(0.0, float(wait))
-        if not rates:
-            self._blocks[bucket] = (now + wait_s, now + self.BLOCK_REFRESH_S)
-        return bool(reserved), wait_s
+        return bool(reserved), max(0.0, float(wait))
 
     def block(self, bucket: str, seconds: float) -> None:
-        now = time.monotonic()
-        self._blocks[bucket] = (
-            max(now + seconds, self._blocks.get(bucket, (0.0, 0.0))[0]),
-            now + self.BLOCK_REFRESH_S,
-        )
         now_s, now_us = self._redis.time()
         until = now_s + now_us / 1e6 + seconds
         key = f"{self.PREFIX}{bucket}:blocked"

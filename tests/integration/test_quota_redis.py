@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -58,30 +57,3 @@ def test_block_after_429_is_seen_by_another_limiter(redis_url: str) -> None:
     reserved, wait = other.reserve("TEST_BLOCK", (), 5)
     assert not reserved and 29 < wait <= 30.5
     assert other.used("TEST_BLOCK", quota.Rate(4, 60)) == 0
-
-
-def test_a_bucket_without_rates_checks_its_block_once_per_refresh_time(redis_url: str) -> None:
-    one = quota.RedisLimiter(redis.Redis.from_url(redis_url))
-    other = quota.RedisLimiter(redis.Redis.from_url(redis_url))
-    other.BLOCK_REFRESH_S = 0.3
-    calls: list[dict] = []
-    real = other._reserve
-    other._reserve = lambda **kw: calls.append(kw) or real(**kw)  # type: ignore[method-assign]
-    assert other.reserve("TEST_LAG", (), 5) == (True, 0.0)
-    assert other.reserve("TEST_LAG", (), 5) == (True, 0.0)
-    assert len(calls) == 1  # the second check of the fan-out needed no round trip
-    one.block("TEST_LAG", 30)
-    assert other.reserve("TEST_LAG", (), 5)[0]  # another process's block: not seen yet...
-    time.sleep(0.35)
-    reserved, wait = other.reserve("TEST_LAG", (), 5)
-    assert not reserved and 29 < wait <= 30.5  # ...but once the refresh time is over
-    assert len(calls) == 2
-    # A block set by this process counts at once, with no round trip.
-    other.block("TEST_OWN", 10)
-    reserved, wait = other.reserve("TEST_OWN", (), 5)
-    assert not reserved and 9 < wait <= 10
-    assert len(calls) == 2
-    # A bucket with rates reserves its slot in Redis every time.
-    rates = quota.parse_rates("100/minute")
-    assert other.reserve("TEST_RATED", rates, 5)[0] and other.reserve("TEST_RATED", rates, 5)[0]
-    assert len(calls) == 4 and other.used("TEST_RATED", rates[0]) == 2
