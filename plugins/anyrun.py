@@ -92,7 +92,7 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
         return report(ctx, task_id, missing_ok=queued)
     status = task_status(event)
     if status == STATUS_FAILED:
-        raise PluginError("provider_error", "ANY.RUN reports that the analysis task failed", raw=event)
+        raise PluginError("provider_error", "ANY.RUN reports that the analysis task failed")
     if status != STATUS_COMPLETED:
         return None
     return report(ctx, task_id, missing_ok=False)

@@ -85,9 +85,7 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
     state = data.get("state")
     if state == "ERROR":
         text = " - ".join(str(data[k]) for k in ("error_type", "error") if data.get(k))
-        raise PluginError(
-            "provider_error", ctx.safe_message("Hybrid Analysis analysis failed", text), raw=data
-        )
+        raise PluginError("provider_error", ctx.safe_message("Hybrid Analysis analysis failed", text))
     if state != "SUCCESS":
         return None  # IN_QUEUE, IN_PROGRESS, or a state not documented yet: the deadline bounds it.
     report = call(ctx, "GET", f"/report/{quote(job_id, safe='')}/summary").data

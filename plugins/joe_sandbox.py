@@ -63,9 +63,7 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
     analyses = [a for a in data.get("analyses") or [] if isinstance(a, dict)]
     runs = [run for analysis in analyses for run in analysis.get("runs") or []]
     if runs and all(run.get("error") for run in runs):
-        raise PluginError(
-            "provider_error", "Joe Sandbox reports that every run of the analysis failed", raw=data
-        )
+        raise PluginError("provider_error", "Joe Sandbox reports that every run of the analysis failed")
     best = data.get("most_relevant_analysis") or {}
     webid = str(best.get("webid") or (analyses[0].get("webid") if analyses else ""))
     detail = next((a for a in analyses if str(a.get("webid")) == webid), analyses[0] if analyses else {})

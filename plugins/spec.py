@@ -110,14 +110,13 @@ class Submitted:
 class PluginError(Exception):
     """An expected plugin failure with a ToolResult error code and a safe message."""
 
-    def __init__(self, code: str, message: str, *, retry_after_s: float | None = None, raw: Any = None):
+    def __init__(self, code: str, message: str, *, retry_after_s: float | None = None):
         if code not in ERROR_CODES:
             raise ValueError(f"unknown plugin error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after_s = retry_after_s
-        self.raw = raw
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
     sample = _object(call(ctx, "GET", f"/samples/{_segment(job_id)}"), "/samples/{id}")
     status = sample.get("status")
     if status == TERMINAL_FAILED:
-        raise PluginError("provider_error", "Triage reports that the analysis failed", raw=sample)
+        raise PluginError("provider_error", "Triage reports that the analysis failed")
     if status == TERMINAL_OK:
         return overview(ctx, job_id)
     if status == "static_analysis" and awaiting_profile(sample):

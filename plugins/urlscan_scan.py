@@ -64,9 +64,7 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
     if reply.status == 404:
         return None
     if reply.status == 410:
-        raise PluginError(
-            "provider_error", "urlscan.io reports the scan as deleted (HTTP 410)", raw=reply.data
-        )
+        raise PluginError("provider_error", "urlscan.io reports the scan as deleted (HTTP 410)")
     if reply.status >= 400:
         raise error_for(ctx, reply)
     if not isinstance(reply.data, dict):

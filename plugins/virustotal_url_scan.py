@@ -60,13 +60,13 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
     data = body.get("data")
     attributes = data.get("attributes") if isinstance(data, dict) else None
     if not isinstance(attributes, dict):
-        raise PluginError("provider_error", "VirusTotal's analysis has no data.attributes", raw=reply.data)
+        raise PluginError("provider_error", "VirusTotal's analysis has no data.attributes")
     status = attributes.get("status")
     if status in RUNNING:
         return None
     if status != "completed":
         # VT documents no failed state; an unknown status is reported, not waited on forever.
-        raise PluginError("provider_error", f"VirusTotal reports analysis status {status!r}", raw=body)
+        raise PluginError("provider_error", f"VirusTotal reports analysis status {status!r}")
     return _finding(ioc, job_id, attributes, body)
 
 

@@ -39,7 +39,7 @@ def ok_result(plugin: str, finding: Finding, duration_ms: int) -> dict[str, Any]
     }
 
 
-def error_result(plugin: str, code: str, message: str, duration_ms: int, raw: Any = None) -> dict[str, Any]:
+def error_result(plugin: str, code: str, message: str, duration_ms: int) -> dict[str, Any]:
     """Return the ToolResult of a failed plugin run (verdict unknown, empty summary)."""
     return {
         "plugin": plugin,
@@ -47,7 +47,7 @@ def error_result(plugin: str, code: str, message: str, duration_ms: int, raw: An
         "verdict": "unknown",
         "summary": {},
         "link": None,
-        "raw": raw,
+        "raw": None,
         "error": {"code": code, "message": message},
         "duration_ms": int(duration_ms),
         "fetched_at": iso_ms(),

@@ -170,7 +170,7 @@ class _Work:
             finding = self.rt.runner.poll(spec, ioc, row.job_id or "")
         except PluginError as ex:
             if ex.code not in _TRANSIENT:
-                result = error_result(plugin, ex.code, ex.message, int(elapsed_s * 1000), raw=ex.raw)
+                result = error_result(plugin, ex.code, ex.message, int(elapsed_s * 1000))
                 self.finish(analysis_id, plugin, chain, result)
                 return
             logger.info("poll %s/%s: %s, trying again later", analysis_id, plugin, ex.code)

@@ -120,7 +120,7 @@ class PluginRunner:
             try:
                 finding = self._run(spec, budget_s, call)
             except PluginError as ex:
-                result = error_result(spec.name, ex.code, ex.message, _ms_since(started), raw=ex.raw)
+                result = error_result(spec.name, ex.code, ex.message, _ms_since(started))
             else:
                 result = ok_result(spec.name, finding, _ms_since(started))
             return then(result) if turn.take() else None

@@ -233,7 +233,7 @@ def test_sandbox_failure_error_state() -> None:
     h.submit(NAME, served(fake), "url", URL, ENV)
     with pytest.raises(PluginError) as caught:
         h.poll(NAME, served(fake), "url", URL, JOB, ENV)
-    assert caught.value.code == "provider_error" and caught.value.raw["error_type"] == "FILE_TYPE_BAD_ERROR"
+    assert caught.value.code == "provider_error" and "FILE_TYPE_BAD_ERROR" in caught.value.message
     assert "not supported" in caught.value.message
     run = h.lifecycle(NAME, served(fake_ha.Fake(polls_before_finish=1, fail=True)), "url", URL, ENV)
     assert run.final is not None and run.final["error"]["code"] == "provider_error"
