@@ -38,7 +38,7 @@ def parse_submission(body: dict[str, Any]) -> tuple[Ioc, list[str] | None]:
     ioc_text = string_field(body, "ioc")
     ioc_type = string_field(body, "type")
     requested = body.get("plugins")
-    if requested is not None and (
+    if "plugins" in body and (
         not isinstance(requested, list) or not all(isinstance(n, str) for n in requested)
     ):
         raise InvalidRequest("field 'plugins' must be a list of strings")

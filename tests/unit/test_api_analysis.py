@@ -176,6 +176,7 @@ def test_requested_plugins_filter_and_unknown_names_are_skipped(service: Service
         ({"ioc": 5, "type": "ip"}, "invalid_request"),
         ({"ioc": "1.1.1.1", "type": "ip", "plugins": "virustotal"}, "invalid_request"),
         ({"ioc": "1.1.1.1", "type": "ip", "plugins": [1]}, "invalid_request"),
+        ({"ioc": "1.1.1.1", "type": "ip", "plugins": None}, "invalid_request"),
         ({"ioc": "1.1.1.1", "type": "ipv4"}, "invalid_ioc_type"),
         ({"ioc": "nope", "type": "bogus", "plugins": 3}, "invalid_request"),
         ({"ioc": "not-an-ip", "type": "ip"}, "invalid_request"),
