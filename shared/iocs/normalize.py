@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import idna
 
+from shared.iocs import ipclass
 from shared.iocs.fang import refang
 
 IOC_TYPES: tuple[str, ...] = ("ip", "domain", "url", "hash", "email")
@@ -153,14 +154,12 @@ def normalize_email(text: str) -> str:
 
 
 def is_global_ip(value: str) -> bool:
-    """Return True when ``value`` is a globally routable IP address."""
+    """Return True when ``value`` is a globally routable IP address (``shared.iocs.ipclass``)."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    return ipclass.is_global(address)
 
 
 def is_ip(value: str) -> bool:

@@ -55,8 +55,15 @@ def test_post_ip_returns_every_fast_result(service: Service) -> None:
     assert body["results"]["abuseipdb"]["summary"]["abuse_confidence_score"] == 87
 
 
-def test_private_ip_is_never_sent_to_remote_providers(service: Service, fake: FakeProviders) -> None:
-    answer = service.post("/api/v1/analysis", {"ioc": "10.1.2.3", "type": "ip"})
+# Private, and blocks older Python versions call global: IETF protocol assignments, the deprecated
+# 6to4 relay anycast and site-local, and IPv6 addresses that embed a private IPv4 address.
+@pytest.mark.parametrize(
+    "address", ["10.1.2.3", "192.0.0.8", "192.88.99.1", "fec0::1", "64:ff9b::a00:1", "2002:a00:1::1"]
+)
+def test_non_global_ip_is_never_sent_to_remote_providers(
+    service: Service, fake: FakeProviders, address: str
+) -> None:
+    answer = service.post("/api/v1/analysis", {"ioc": address, "type": "ip"})
     assert answer.status_code == 200
     for result in answer.json["results"].values():
         assert result["status"] == "ok" and result["verdict"] == "unknown"
