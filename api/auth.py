@@ -13,6 +13,7 @@ import peewee
 import redis
 
 from api.errors import send_error
+from api.server import REFUSED_ENV
 from shared import accounts, audit
 from shared.errors import ConfigError, RateLimited, RevokedApiKey, SocbuddyError, Unavailable
 from workers import quota
@@ -51,6 +52,10 @@ class AuthAuditMiddleware:
             client=req.remote_addr,
             params={k: str(v) for k, v in params.items()},
         )
+        refused = req.env.get(REFUSED_ENV)
+        if refused is not None:
+            self._refused(req, resp, *refused)
+            return
         if self.db is None:
             raise Unavailable("this endpoint needs a database and DATABASE_URL is not set")
         self.db.connect(reuse_if_open=True)
@@ -63,6 +68,24 @@ class AuthAuditMiddleware:
         req.context.audit.key_prefix = principal.key_prefix
         req.context.principal = principal
         self._check_budget(principal)
+
+    def _refused(
+        self, req: falcon.Request, resp: falcon.Response, status: int, code: str, detail: str
+    ) -> None:
+        """Note who sent a request waitress refused, and answer it as waitress does (for the audit row)."""
+        send_error(resp, status, code, detail)
+        resp.complete = True  # the responder never runs: waitress has answered already
+        if self.db is None:
+            return
+        entry = req.context.audit
+        try:
+            self.db.connect(reuse_if_open=True)
+            principal = accounts.authenticate(req.get_header("Authorization"))
+            entry.account, entry.key_prefix = principal.account, principal.key_prefix
+        except RevokedApiKey as ex:
+            entry.account, entry.key_prefix = ex.account, ex.key_prefix
+        except (SocbuddyError, peewee.PeeweeException):
+            pass  # an invalid key is audited with no account; a database failure fails the audit too
 
     def _check_budget(self, principal: accounts.Principal) -> None:
         """Refuse a request over the account's budget (429 with Retry-After), shared by every web process."""

@@ -21,6 +21,7 @@ import pytest
 
 from api import openapi
 from api import server as api_server
+from shared import accounts, audit
 from shared.cli import WAITRESS_HARD_CAP_BYTES
 from tests.conftest import Service
 
@@ -548,6 +549,34 @@ def test_through_waitress(served: tuple[Service, int]) -> None:
         b'{"ioc": "8.8.4.4", "type": "ip"}',
     )
     assert status == 200 and set(json.loads(body)["results"]) == {"virustotal", "abuseipdb"}
+
+
+def test_requests_waitress_refuses_are_audited(served: tuple[Service, int]) -> None:
+    """API.md: every request to an authenticated endpoint is audited, refused ones included, also
+    those waitress answers before the app reads them (here: a body over its cap, a transfer coding it
+    does not implement)."""
+    service, port = served
+    auth = b"Authorization: Bearer " + service.key.encode() + b"\r\n"
+
+    def request(start: bytes, extra: bytes) -> int:
+        return _raw(port, start + b"\r\nHost: t\r\nConnection: close\r\n" + extra + b"\r\n")[0]
+
+    too_big = b"Content-Length: %d\r\n" % (WAITRESS_HARD_CAP_BYTES * 8)
+    assert request(b"POST /api/actions/defang?x=1 HTTP/1.1", auth + too_big) == 413
+    assert request(b"POST /api/v1/analysis HTTP/1.1", b"Authorization: Bearer sb_nope\r\n" + too_big) == 413
+    assert request(b"POST /api/actions/extract HTTP/1.1", auth + b"Transfer-Encoding: gzip\r\n") == 501
+    assert request(b"POST /healthz HTTP/1.1", too_big) == 413  # not an authenticated endpoint
+    with service.workers.runtime.db.connection_context():
+        events = audit.query(limit=10)
+    assert [(e["method"], e["route"], e["status"], e["account"]) for e in reversed(events)] == [
+        ("POST", "/api/actions/defang", 413, "tester"),
+        ("POST", "/api/v1/analysis", 413, None),
+        ("POST", "/api/actions/extract", 501, "tester"),
+    ]
+    assert events[-1]["key_prefix"] == accounts.display_prefix(service.key)
+    assert "sb_nope" not in str(events)
+    # The refused requests never reached their responders, and the service still answers.
+    assert service.get("/api/v1/plugins").status_code == 200
 
 
 # --- PostgreSQL: NULs cannot be stored ---------------------------------------------------------------
