@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workers.quota import Rate, RedisLimiter
 
+import peewee
+
 from shared import accounts, audit
 from shared import db as dbmod
 from shared.config import Settings
@@ -35,13 +37,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handler: Callable[[argparse.Namespace], int] = args.handler
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # here, so that a reader gone away is a BrokenPipeError caught below
+        return status
     except (CliError, ConfigError) as ex:
         print(f"socbuddy: {ex}", file=sys.stderr)
         return 2
     except SocbuddyError as ex:
         print(f"socbuddy: {ex.detail}", file=sys.stderr)
         return 1
+    except (peewee.OperationalError, peewee.InterfaceError) as ex:
+        reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+        print(
+            f"socbuddy: the database failed ({reason}); check DATABASE_URL, and that `socbuddy migrate` ran",
+            file=sys.stderr,
+        )
+        return 1
+    except BrokenPipeError:
+        # The reader went away (``socbuddy audit | head``): stop quietly, as a shell tool does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd = sub.add_parser("audit", help="the audit log, newest first")
     audit_cmd.add_argument("--account", default=None)
     audit_cmd.add_argument("--since", default=None, help="ISO-8601 time, e.g. 2026-12-03T10:00:00Z")
-    audit_cmd.add_argument("--limit", type=int, default=50)
+    audit_cmd.add_argument("--limit", type=_positive_int, default=50, help="rows to print (default 50)")
     audit_cmd.add_argument("--json", action="store_true", help="one JSON object per line")
     audit_cmd.set_defaults(handler=cmd_audit)
 

@@ -84,6 +84,41 @@ def test_commands_needing_a_database_say_so(monkeypatch: pytest.MonkeyPatch, cap
     assert "DATABASE_URL is not set" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["keys", "list"], ["audit"], ["migrate"]])
+def test_an_unreachable_database_is_one_line_not_a_traceback(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nothing")
+    assert cli.main(command) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("socbuddy: the database failed (") and "check DATABASE_URL" in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten"])
+def test_audit_limit_must_be_a_positive_number(db_env: str, limit: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["audit", "--limit", limit])
+    assert exited.value.code == 2 and "--limit" in capsys.readouterr().err
+
+
+def test_a_reader_gone_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+    root = Path(__file__).parents[2]
+    run = [sys.executable, "-m", "shared.cli"]
+    for command in (["migrate"], ["keys", "create", "reader"]):
+        subprocess.run([*run, *command], env=env, cwd=root, check=True, capture_output=True)
+    child = subprocess.Popen(
+        [*run, "keys", "list"], env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader goes away before the listing is written
+    with child.stderr:
+        err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
 @pytest.mark.parametrize("command", ["web", "worker"])
 def test_web_and_worker_exit_at_once_without_redis(command: str, tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
