@@ -136,8 +136,13 @@ class PluginRunner:
 
     def _skip_reason(self, spec: PluginSpec, ioc: Ioc) -> str | None:
         host = ioc.host if ioc.type in ("ip", "url", "email") else None
-        if spec.remote and host and is_ip(host) and not is_global_ip(host):
-            return f"{host} is not a globally routable address; remote providers are never asked about it"
+        if not spec.remote or not host:
+            return None
+        if is_ip(host):
+            if not is_global_ip(host):
+                return f"{host} is not a globally routable address; remote providers are never asked about it"
+        elif "." not in host:
+            return f"{host} is a single-label (internal) host name; remote providers are never asked about it"
         return None
 
     def _run(self, spec: PluginSpec, budget_s: float, call: Callable[[Context], T]) -> T:

@@ -34,6 +34,8 @@ _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
 _LOCAL_PART = re.compile(r"[^\s@<>()\[\],;:\"\\]{1,64}")
 _MAX_URL_CHARS = 8192
+# A single label of digits, or hex digits after 0x: an IPv4 address in another notation.
+_NUMERIC_HOST = re.compile(r"[0-9]+|0x[0-9a-f]*")
 # Control characters and lone surrogates are never part of an indicator (nor storable everywhere).
 _NOT_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
@@ -113,11 +115,22 @@ def normalize_domain(text: str) -> str:
 
 
 def normalize_host(text: str) -> str:
-    """Return a URL host: a canonical IP or a normalised domain."""
+    """Return a URL host: a canonical IP, a normalised domain, or a single-label name (``localhost``,
+    an intranet host), which the runner never sends to a remote provider."""
     try:
         return normalize_ip(text)
     except InvalidIoc:
+        pass
+    if "." in text.rstrip("."):
         return normalize_domain(text)
+    try:
+        label = idna.encode(text.rstrip("."), uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise InvalidIoc(f"{_show(text)} is not a valid host name") from None
+    if not _LABEL.fullmatch(label) or _NUMERIC_HOST.fullmatch(label):
+        # "2130706433" and "0x7f000001" are how some clients write 127.0.0.1: not names.
+        raise InvalidIoc(f"{_show(text)} is not a valid host name")
+    return label
 
 
 def normalize_url(text: str) -> str:
@@ -125,8 +138,10 @@ def normalize_url(text: str) -> str:
     if len(text) > _MAX_URL_CHARS or any(ch.isspace() for ch in text):
         raise InvalidIoc("a URL may not contain white space or exceed 8192 characters")
     scheme, sep, rest = text.partition("://")
-    if not sep or not _SCHEME.fullmatch(scheme):
-        raise InvalidIoc(f"{_show(text)} has no scheme (such as http://)")
+    if not sep:
+        raise InvalidIoc(f"{_show(text)} has no scheme and host (scheme://host, such as http://x.example/)")
+    if not _SCHEME.fullmatch(scheme):
+        raise InvalidIoc(f"{_show(text)} has no valid scheme (such as http://)")
     authority, path = _split_authority(rest)
     userinfo, _, hostport = authority.rpartition("@")
     host, port = _split_port(hostport)
@@ -189,7 +204,9 @@ def _split_authority(rest: str) -> tuple[str, str]:
 
 def _split_port(hostport: str) -> tuple[str, str | None]:
     if hostport.startswith("["):
-        host, _, tail = hostport[1:].partition("]")
+        host, closed, tail = hostport[1:].partition("]")
+        if not closed:
+            raise InvalidIoc("malformed IPv6 host in URL (no closing bracket)")
         port = tail[1:] if tail.startswith(":") else None
         if tail and port is None:
             raise InvalidIoc("malformed IPv6 host in URL")

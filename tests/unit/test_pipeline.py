@@ -169,11 +169,14 @@ def test_runner_sends_key_and_user_agent() -> None:
     assert seen["x-apikey"] == "k-secret" and seen["user-agent"].startswith("SOCBuddy/")
 
 
-def test_url_with_private_host_is_not_sent() -> None:
+@pytest.mark.parametrize(
+    "url", ["http://192.168.1.1/admin", "http://localhost:8080/", "https://intranet/login"]
+)
+def test_url_with_private_host_is_not_sent(url: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError("must not be called")
 
-    result = _runner(handler).lookup(registry.spec("virustotal"), make_ioc("http://192.168.1.1/admin", "url"))
+    result = _runner(handler).lookup(registry.spec("virustotal"), make_ioc(url, "url"))
     assert result["status"] == "ok" and result["summary"]["queried"] is False
 
 
