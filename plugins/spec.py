@@ -172,14 +172,19 @@ class Context:
             raise PluginError(
                 "unavailable", f"connection to the provider failed ({type(ex).__name__})"
             ) from None
+        except httpx.DecodingError:
+            raise PluginError("provider_error", "the provider's answer could not be decoded") from None
         data = _parse_json(body) if body.strip() else None
         status = response.status_code
-        if 200 <= status < 300 or status in set(accept):
-            if body.strip() and data is _INVALID:
+        if 200 <= status < 300:
+            if data is _INVALID:
                 raise PluginError(
                     "provider_error", f"the provider answered HTTP {status} with a body that is not JSON"
                 )
             return Reply(status=status, data=data, headers=response.headers)
+        if status in set(accept):
+            # The status decides (an HTML error page from a proxy says nothing more): no JSON, no data.
+            return Reply(status=status, data=None if data is _INVALID else data, headers=response.headers)
         raise self.error_for(status, None if data is _INVALID else data, response.headers)
 
     def error_for(self, status: int, data: Any, headers: httpx.Headers) -> PluginError:
