@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Submitted, Verdict
+from plugins.spec import (
+    Context,
+    Finding,
+    PluginError,
+    PluginSpec,
+    Reply,
+    Submitted,
+    Verdict,
+    parse_retry_after,
+)
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -32,6 +41,8 @@ SPEC = PluginSpec(
 _VERDICTS: dict[str, Verdict] = {"malicious": "malicious", "suspicious": "suspicious", "clean": "harmless"}
 _AUTH_CODES = {4, 7}
 _UNAVAILABLE_CODES = {5, 6}
+_REQUEST_CODES = {2, 3, 8}  # missing parameter, invalid parameter, unknown endpoint
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -61,13 +72,18 @@ def poll(ctx: Context, ioc: Ioc, job_id: str) -> Finding | None:
     if data.get("status") != "finished":
         return None
     analyses = [a for a in data.get("analyses") or [] if isinstance(a, dict)]
-    runs = [run for analysis in analyses for run in analysis.get("runs") or []]
+    runs = [run for analysis in analyses for run in analysis.get("runs") or [] if isinstance(run, dict)]
     if runs and all(run.get("error") for run in runs):
         raise PluginError("provider_error", "Joe Sandbox reports that every run of the analysis failed")
     best = data.get("most_relevant_analysis") or {}
     webid = str(best.get("webid") or (analyses[0].get("webid") if analyses else ""))
     detail = next((a for a in analyses if str(a.get("webid")) == webid), analyses[0] if analyses else {})
     summary = _summary({**detail, **{k: v for k, v in best.items() if v is not None}})
+    if summary["detection"] == "unknown" and any(run.get("error") for run in runs):
+        # providers.md: detection unknown with errors is a failed analysis, not an "unknown" verdict.
+        raise PluginError(
+            "provider_error", "Joe Sandbox's analysis failed: detection unknown, with run errors"
+        )
     return Finding(verdict=_verdict(summary["detection"]), summary=summary, link=link(ctx, webid), raw=data)
 
 
@@ -93,7 +109,7 @@ def call(ctx: Context, path: str, form: dict[str, str]) -> Any:
     body = reply.data if isinstance(reply.data, dict) else {}
     errors = body.get("errors")
     if isinstance(errors, list) and errors:
-        raise _error(ctx, reply.status, errors[0] if isinstance(errors[0], dict) else {})
+        raise _error(ctx, reply, errors[0] if isinstance(errors[0], dict) else {})
     if reply.status >= 400:
         raise ctx.error_for(reply.status, reply.data, reply.headers)
     if "data" not in body:
@@ -101,17 +117,22 @@ def call(ctx: Context, path: str, form: dict[str, str]) -> Any:
     return body["data"]
 
 
-def _error(ctx: Context, status: int, error: dict[str, Any]) -> PluginError:
-    code = error.get("code")
+def _error(ctx: Context, reply: Reply, error: dict[str, Any]) -> PluginError:
+    """Map one of Joe's ``errors[]`` to a code: its documented error codes first, then a 429 or a
+    message about a quota or limit (providers.md: Joe documents no code for quota exhaustion); a
+    "limit" under a code that says the request itself was wrong ("... exceeds the length limit")
+    is not one."""
+    status, code = reply.status, error.get("code")
     text = error.get("message") if isinstance(error.get("message"), str) else None
     message = ctx.safe_message(f"HTTP {status}, Joe Sandbox error {code}", text)
-    lowered = (text or "").lower()
-    if status == 429 or "quota" in lowered or "limit" in lowered:
-        return PluginError("rate_limited", message)
     if code in _AUTH_CODES or status in (401, 403):
         return PluginError("auth_failed", message)
     if code in _UNAVAILABLE_CODES:
         return PluginError("unavailable", message)
+    lowered = (text or "").lower()
+    if status == 429 or "quota" in lowered or ("limit" in lowered and code not in _REQUEST_CODES):
+        retry_after_s = parse_retry_after(reply.headers.get("retry-after"))
+        return PluginError("rate_limited", message, retry_after_s=retry_after_s)
     return PluginError("provider_error", message)
 
 

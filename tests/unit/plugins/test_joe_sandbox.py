@@ -131,3 +131,64 @@ def test_sandbox_timeout_at_the_deadline() -> None:
     run = h.lifecycle("joe_sandbox", joe_fake(fake), "url", URL, {**ENV, "SOCBUDDY_SANDBOX_TIMEOUT": "1"})
     assert run.final is not None and run.final["error"]["code"] == "timeout"
     assert 202 in run.statuses
+
+
+def test_rate_limited_keeps_the_retry_after() -> None:
+    reply = h.answer(429, {"errors": [{"code": 9, "message": "Too many requests."}]}, {"Retry-After": "30"})
+    with pytest.raises(PluginError) as caught:
+        h.poll("joe_sandbox", reply, "url", URL, "140", ENV)
+    assert caught.value.code == "rate_limited" and caught.value.retry_after_s == 30
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(401, "auth_failed"), (403, "auth_failed"), (429, "rate_limited"), (404, "provider_error")],
+)
+def test_a_status_with_an_html_body_is_decided_by_the_status(status: int, code: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            status, text="<html><body>Error</body></html>", headers={"Content-Type": "text/html"}
+        )
+
+    with pytest.raises(PluginError) as caught:
+        h.poll("joe_sandbox", handler, "url", URL, "140", ENV)
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ({"code": 3, "message": "Invalid parameter: comments exceeds the length limit."}, "provider_error"),
+        ({"code": 4, "message": "Invalid API key (limit of 3 keys reached)."}, "auth_failed"),
+        ({"code": 9, "message": "Daily submission limit reached."}, "rate_limited"),
+    ],
+)
+def test_a_limit_in_the_message_is_a_quota_only_when_the_code_does_not_say_otherwise(error, code) -> None:
+    result = h.submit("joe_sandbox", h.answer(400, {"errors": [error]}), "url", URL, ENV)
+    assert isinstance(result, dict) and result["error"]["code"] == code
+
+
+def test_detection_unknown_with_run_errors_is_a_failed_analysis() -> None:
+    info = {
+        "submission_id": "140",
+        "status": "finished",
+        "most_relevant_analysis": {"webid": "179", "detection": "unknown", "score": 0},
+        "analyses": [
+            {
+                "webid": "179",
+                "status": "finished",
+                "detection": "unknown",
+                "runs": [
+                    {"system": "w10x64", "detection": "unknown", "error": "VM crashed"},
+                    {"system": "lnxubuntu", "detection": "unknown", "error": None},
+                ],
+            }
+        ],
+    }
+    with pytest.raises(PluginError) as caught:
+        h.poll("joe_sandbox", h.answer(200, {"data": info}), "url", URL, "140", ENV)
+    assert caught.value.code == "provider_error" and "detection unknown" in caught.value.message
+    # Without run errors, unknown is the verdict.
+    info["analyses"][0]["runs"][0]["error"] = None
+    finding = h.poll("joe_sandbox", h.answer(200, {"data": info}), "url", URL, "140", ENV)
+    assert finding is not None and finding.verdict == "unknown"
