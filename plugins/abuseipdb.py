@@ -50,6 +50,9 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
     data = reply.data.get("data") if isinstance(reply.data, dict) else None
     if not isinstance(data, dict) or "abuseConfidenceScore" not in data:
         raise PluginError("provider_error", "AbuseIPDB's answer has no data.abuseConfidenceScore")
+    score = data["abuseConfidenceScore"]
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+        raise PluginError("provider_error", "AbuseIPDB's data.abuseConfidenceScore is not a number")
     summary: dict[str, Any] = {short: data.get(name) for name, short in _FIELDS.items()}
     if isinstance(summary["hostnames"], list):
         summary["hostnames"] = summary["hostnames"][:10]

@@ -56,9 +56,11 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
 
 def _finding(ioc: Ioc, data: dict[str, Any], raw: Any) -> Finding:
     attributes = data["attributes"]
-    summary = summarise(ioc.type, attributes)
     stats = attributes.get("last_analysis_stats") or {}
-    counts = {name: int(stats.get(name) or 0) for name in _virustotal.STATS}
+    if not isinstance(stats, dict):
+        raise PluginError("provider_error", "VirusTotal's last_analysis_stats is not an object")
+    counts = {name: _count(stats.get(name), name) for name in _virustotal.STATS}
+    summary = summarise(ioc.type, attributes)
     verdict = verdict_from_counts(
         counts["malicious"], counts["suspicious"], counts["harmless"] + counts["undetected"]
     )
@@ -66,26 +68,40 @@ def _finding(ioc: Ioc, data: dict[str, Any], raw: Any) -> Finding:
     return Finding(verdict=verdict, summary=summary, link=link(ioc, data), raw=raw)
 
 
+def _count(value: Any, name: str) -> int:
+    """Return one of last_analysis_stats' counts; a value that is not a number is provider_error."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PluginError("provider_error", f"VirusTotal's last_analysis_stats.{name} is not a number")
+    return int(value)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def summarise(ioc_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
     """Keep the fields the catalog lists, flattened to snake_case leaf names."""
-    stats = attributes.get("last_analysis_stats") or {}
-    votes = attributes.get("total_votes") or {}
+    stats = _object(attributes.get("last_analysis_stats"))
+    votes = _object(attributes.get("total_votes"))
     summary: dict[str, Any] = {name: stats.get(name, 0) for name in _virustotal.STATS}
     summary.update(
         last_analysis_date=attributes.get("last_analysis_date"),
         reputation=attributes.get("reputation"),
         votes_harmless=votes.get("harmless", 0),
         votes_malicious=votes.get("malicious", 0),
-        tags=list(attributes.get("tags") or [])[:10],
+        tags=tags[:10] if isinstance(tags := attributes.get("tags"), list) else [],
     )
     for name in _TYPE_FIELDS[ioc_type]:
         value = attributes.get(name)
         summary[name] = value[:10] if isinstance(value, list) else value
     if ioc_type == "domain":
-        records = attributes.get("last_dns_records") or []
+        records = attributes.get("last_dns_records")
+        records = [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
         summary["last_dns_records"] = [{"type": r.get("type"), "value": r.get("value")} for r in records[:10]]
     if ioc_type == "hash":
-        classification = attributes.get("popular_threat_classification") or {}
+        classification = _object(attributes.get("popular_threat_classification"))
         summary["suggested_threat_label"] = classification.get("suggested_threat_label")
     return summary
 

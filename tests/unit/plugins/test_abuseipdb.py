@@ -78,3 +78,12 @@ def test_invalid_input_422_and_unexpected_body_are_provider_errors() -> None:
     assert (
         h.lookup("abuseipdb", h.answer(200, {"odd": 1}), "ip", "1.0.0.1")["error"]["code"] == "provider_error"
     )
+
+
+@pytest.mark.parametrize("score", ["high", [87], True])
+def test_a_score_that_is_not_a_number_is_a_provider_error(score) -> None:
+    body = {"data": {"ipAddress": "1.0.0.1", "abuseConfidenceScore": score}}
+    result = h.lookup("abuseipdb", h.answer(200, body), "ip", "1.0.0.1")
+    assert (
+        result["error"]["code"] == "provider_error" and "abuseConfidenceScore" in result["error"]["message"]
+    )

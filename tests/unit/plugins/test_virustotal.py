@@ -158,3 +158,38 @@ def test_key_echoed_by_the_provider_is_redacted() -> None:
         "virustotal", h.answer(401, body), "ip", "1.1.1.1", {"VIRUSTOTAL_API_KEY": "s3cr3t-key"}
     )
     assert "s3cr3t-key" not in result["error"]["message"] and "[redacted]" in result["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"last_analysis_stats": [1]},
+        {"last_analysis_stats": {"malicious": "n/a"}},
+        {"last_analysis_stats": {"malicious": True}},
+    ],
+)
+def test_odd_counts_are_provider_errors_not_internal_errors(attributes) -> None:
+    body = {"data": {"id": "1.1.1.1", "type": "ip_address", "attributes": attributes}}
+    result = h.lookup("virustotal", h.answer(200, body), "ip", "1.1.1.1")
+    assert result["error"]["code"] == "provider_error" and "last_analysis_stats" in result["error"]["message"]
+
+
+def test_odd_optional_fields_are_left_out() -> None:
+    attributes = {
+        "last_analysis_stats": {"malicious": 2},
+        "total_votes": 7,
+        "tags": 3,
+        "last_dns_records": [1],
+    }
+    body = {"data": {"id": "evil.com", "type": "domain", "attributes": attributes}}
+    result = h.lookup("virustotal", h.answer(200, body), "domain", "evil.com")
+    assert result["status"] == "ok" and result["summary"]["malicious"] == 2
+    assert result["summary"]["tags"] == [] and result["summary"]["last_dns_records"] == []
+
+
+def test_an_undecodable_body_is_a_provider_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"not gzip at all", headers={"Content-Encoding": "gzip"})
+
+    result = h.lookup("virustotal", handler, "ip", "1.1.1.1")
+    assert result["error"]["code"] == "provider_error" and "decoded" in result["error"]["message"]
