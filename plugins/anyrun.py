@@ -118,6 +118,8 @@ def report(ctx: Context, task_id: str, *, missing_ok: bool) -> Finding | None:
 
 def monitor(ctx: Context, task_id: str) -> Any:
     """Read the first event of the task's monitor stream (None: no event yet; _GONE: 404)."""
+    if ctx.throttle is not None:
+        ctx.throttle(ctx.deadline)  # the key's quota and 429 block, as ``fetch_json`` honours them
     remaining = ctx.remaining_s()
     timeout = httpx.Timeout(remaining, connect=min(ctx.connect_timeout_s, remaining))
     path = f"/analysis/monitor/{_segment(task_id)}"

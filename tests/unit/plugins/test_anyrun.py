@@ -7,11 +7,13 @@ import json
 import httpx
 import pytest
 
-from plugins import anyrun
+from plugins import anyrun, registry
 from plugins.spec import PluginError, Submitted
+from shared.iocs.normalize import make_ioc
 from tests import plugin_harness as h
 from tests.fakes.catalog import anyrun as fake_anyrun
 from tests.fakes.catalog.anyrun import KEY, QUEUE_ID, TASK_ID, URL, Fake
+from workers import quota
 
 ENV = {"ANYRUN_API_KEY": KEY}
 LIMIT = {"error": True, "message": "API limit exceeded"}
@@ -246,3 +248,21 @@ def test_sandbox_timeout_at_the_deadline() -> None:
     run = h.lifecycle("anyrun", served(fake), "url", URL, {**ENV, "SOCBUDDY_SANDBOX_TIMEOUT": "1"})
     assert run.final is not None and run.final["error"]["code"] == "timeout"
     assert 202 in run.statuses and fake.polls[TASK_ID] >= 1
+
+
+def test_a_blocked_key_is_not_polled() -> None:
+    """A 429 blocks the key's bucket for every worker; the monitor request honours it too."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(500)
+
+    run = h.runner("anyrun", handler, ENV)
+    spec = registry.spec("anyrun")
+    assert run.limiter is not None
+    run.limiter.block(quota.bucket_of(spec), 3600)
+    with pytest.raises((PluginError, quota.QuotaExhausted)) as caught:
+        run.poll(spec, make_ioc(URL, "url"), TASK_ID)
+    assert caught.value.code == "rate_limited"
+    assert seen == []
