@@ -193,3 +193,32 @@ def test_an_undecodable_body_is_a_provider_error() -> None:
 
     result = h.lookup("virustotal", handler, "ip", "1.1.1.1")
     assert result["error"]["code"] == "provider_error" and "decoded" in result["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "path"),
+    [
+        ("1.1.1.1", "ip", "/api/v3/ip_addresses/1.1.1.1"),
+        ("2606:4700::1111", "ip", "/api/v3/ip_addresses/2606:4700::1111"),
+        ("evil.com", "domain", "/api/v3/domains/evil.com"),
+        # providers.md: the URL id is URL-safe base64 of the URL without "=" padding.
+        ("http://evil.com/a?b=1", "url", "/api/v3/urls/aHR0cDovL2V2aWwuY29tL2E_Yj0x"),
+        ("d41d8cd98f00b204e9800998ecf8427e", "hash", "/api/v3/files/d41d8cd98f00b204e9800998ecf8427e"),
+        (
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            "hash",
+            "/api/v3/files/da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        ),
+    ],
+)
+def test_each_type_asks_its_documented_path(value: str, kind: str, path: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return h.json_response(404, {"error": {"code": "NotFoundError", "message": "not found"}})
+
+    result = h.lookup("virustotal", handler, kind, value, {"VIRUSTOTAL_URL": "http://provider.test/api/v3"})
+    assert result["status"] == "ok" and result["summary"]["found"] is False
+    assert [(r.method, r.url.path) for r in seen] == [("GET", path)]
+    assert seen[0].headers["x-apikey"] and "apikey" not in str(seen[0].url)
