@@ -66,7 +66,7 @@ class AnalysisCollection:
         req.context.audit.ioc, req.context.audit.ioc_type = ioc.value, ioc.type
         specs = registry.choose(settings, ioc, requested)
         if not specs:
-            raise NoPluginsAvailable(f"no enabled plugin supports this {ioc.type} (see GET /api/v1/plugins)")
+            raise NoPluginsAvailable(registry.why_none(settings, ioc, requested))
         reused = cache.lookup_many(specs, settings, ioc.type, ioc.value, max_age_s)
         analysis = self.dispatch(ioc, specs, reused, req.context.principal.account)
         req.context.audit.analysis_id = str(analysis.id)

@@ -91,6 +91,24 @@ def choose(settings: Settings, ioc: Ioc, requested: list[str] | None) -> list[Pl
     return [p for p in candidates if p.supports(ioc)]
 
 
+def why_none(settings: Settings, ioc: Ioc, requested: list[str] | None) -> str:
+    """Say why ``choose`` found no plugin: the disabled ones that would take the IOC, and why."""
+    kind = f"{ioc.hash_kind} hash" if ioc.type == "hash" else ioc.type
+    wanted = None if requested is None else {name.strip().lower() for name in requested}
+    fitting = [m.SPEC for m in PLUGINS if m.SPEC.supports(ioc) and (wanted is None or m.SPEC.name in wanted)]
+    if wanted is not None and not wanted:
+        return "the plugins list is empty"
+    if not fitting:
+        asked = "" if wanted is None else " among the requested plugins"
+        return f"no plugin{asked} supports this {kind} (see GET /api/v1/plugins)"
+    disabled = [(p.name, state.reason) for p in fitting if not (state := status(p, settings)).enabled]
+    # Plugins that miss a key or setting first: the operator's switches left the others out on purpose.
+    disabled.sort(key=lambda item: "SOCBUDDY_" in item[1])
+    reasons = [f"{name} ({reason})" for name, reason in disabled[:8]]
+    more = f" and {len(disabled) - 8} more" if len(disabled) > 8 else ""
+    return f"no enabled plugin supports this {kind}; disabled: {', '.join(reasons)}{more}"
+
+
 def base_url(plugin: PluginSpec, settings: Settings) -> str:
     """Return the plugin's API root from its URL variable or default, without a trailing slash."""
     return (settings.var(plugin.url_var) or plugin.default_url or "").rstrip("/")

@@ -283,3 +283,19 @@ def test_broker_unreachable_is_503_and_leaves_no_analysis(make_service, monkeypa
     with service.workers.runtime.db.connection_context():
         assert Analysis.select().count() == 0
         assert PluginResult.select().count() == 0
+
+
+def test_no_plugins_available_says_which_plugins_are_disabled_and_why(make_service) -> None:
+    service = make_service(
+        SOCBUDDY_PLUGINS="virustotal,abuseipdb", VIRUSTOTAL_API_KEY="", ABUSEIPDB_API_KEY=""
+    )
+    answer = service.post("/api/v1/analysis", {"ioc": "1.1.1.1", "type": "ip"})
+    assert answer.status_code == 400 and answer.json["error"] == "no_plugins_available"
+    assert answer.json["detail"].startswith(
+        "no enabled plugin supports this ip; disabled: virustotal (VIRUSTOTAL_API_KEY is not set), "
+        "abuseipdb (ABUSEIPDB_API_KEY is not set), "
+    )
+    empty = service.post("/api/v1/analysis", {"ioc": "1.1.1.1", "type": "ip", "plugins": []})
+    assert empty.json["detail"] == "the plugins list is empty"
+    unknown = service.post("/api/v1/analysis", {"ioc": "1.1.1.1", "type": "ip", "plugins": ["nope"]})
+    assert "no plugin among the requested plugins supports this ip" in unknown.json["detail"]
