@@ -24,15 +24,17 @@ def create_app(runtime: Runtime, actors: Actors) -> falcon.App:
     app.req_options.strip_url_path_trailing_slash = True
     errors.install(app)
 
-    def database_ready() -> bool:
-        return database is not None and dbmod.ping(database)
+    def database_state() -> str:
+        if database is None:
+            return "not configured (DATABASE_URL is not set)"
+        return "ok" if dbmod.ping(database) else "unreachable"
 
-    def broker_ready() -> bool:
-        return brokermod.ping(runtime.broker)
+    def broker_state() -> str:
+        return "ok" if brokermod.ping(runtime.broker) else "unreachable"
 
     routes = [
         ("/healthz", Healthz()),
-        ("/readyz", Readyz({"database": database_ready, "broker": broker_ready})),
+        ("/readyz", Readyz({"database": database_state, "broker": broker_state})),
         ("/api/v1/openapi.json", openapi.OpenApiDocument()),
         ("/api/v1/plugins", PluginList(settings)),
         ("/api/v1/plugins/health", PluginHealth(settings, runtime.runner)),

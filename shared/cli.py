@@ -76,24 +76,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="API and workers in one process, with embedded defaults")
-    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     dev.add_argument("--port", type=int, default=None, help="default: PORT or 5000")
-    dev.add_argument("--threads", type=int, default=32, help="API threads")
-    dev.add_argument("--worker-threads", type=int, default=32, help="in-process worker threads")
+    dev.add_argument("--threads", type=int, default=32, help="API threads (default: 32)")
+    dev.add_argument("--worker-threads", type=int, default=32, help="in-process worker threads (default: 32)")
     dev.set_defaults(handler=cmd_dev)
 
     web = sub.add_parser("web", help="the API alone under waitress (needs REDIS_URL)")
-    web.add_argument("--host", default="0.0.0.0")
+    web.add_argument("--host", default="0.0.0.0", help="default: 0.0.0.0")
     web.add_argument("--port", type=int, default=None, help="default: PORT or 5000")
-    web.add_argument("--threads", type=int, default=32)
+    web.add_argument("--threads", type=int, default=32, help="request threads (default: 32)")
     web.set_defaults(handler=cmd_web)
 
     worker = sub.add_parser(
         "worker", help="Dramatiq workers on the fast and sandbox queues (needs REDIS_URL)"
     )
-    worker.add_argument("--processes", type=int, default=1)
-    worker.add_argument("--threads", type=int, default=16)
-    worker.add_argument("--queues", nargs="+", choices=("fast", "sandbox"), default=None)
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default: 1)")
+    worker.add_argument("--threads", type=int, default=16, help="threads per process (default: 16)")
+    worker.add_argument(
+        "--queues", nargs="+", choices=("fast", "sandbox"), default=None, help="default: both"
+    )
     worker.set_defaults(handler=cmd_worker)
 
     sub.add_parser("migrate", help="create or upgrade the schema (idempotent)").set_defaults(
@@ -169,8 +171,8 @@ def _database(settings: Settings) -> None:
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     _database(settings)
-    dbmod.migrate(dbmod.database_obj())
-    print("schema is up to date")
+    created = dbmod.migrate(dbmod.database_obj())
+    print(f"schema created or upgraded: {', '.join(created)}" if created else "schema is up to date")
     return 0
 
 
@@ -353,11 +355,14 @@ def _left(limiter: RedisLimiter | None, bucket: str, rates: tuple[Rate, ...]) ->
 def cmd_extract(args: argparse.Namespace) -> int:
     from shared.iocs.extract import extract
 
-    text = (
-        sys.stdin.read()
-        if args.file == "-"
-        else Path(args.file).read_text(encoding="utf-8", errors="replace")
-    )
+    try:
+        text = (
+            sys.stdin.read()
+            if args.file == "-"
+            else Path(args.file).read_text(encoding="utf-8", errors="replace")
+        )
+    except OSError as ex:
+        raise CliError(f"cannot read {args.file}: {ex.strerror or type(ex).__name__}") from None
     print(json.dumps({"indicators": extract(text)}, indent=2))
     return 0
 
@@ -428,7 +433,7 @@ def _dev_banner(settings: Settings, key: str | None) -> str:
     else:
         lines += [
             "  API keys exist already; create another with:",
-            "  DATABASE_URL=... socbuddy keys create NAME",
+            f"  DATABASE_URL={settings.database_url} socbuddy keys create NAME",
         ]
     return "\n".join(lines)
 

@@ -86,17 +86,23 @@ def database_obj() -> peewee.Database:
     return bound
 
 
-def migrate(db: peewee.Database) -> None:
-    """Create or upgrade the schema: missing tables, indexes and columns, and the audit guard; idempotent."""
+def migrate(db: peewee.Database) -> list[str]:
+    """Create or upgrade the schema: missing tables, indexes and columns, and the audit guard; idempotent.
+
+    Returns what it created ("table x", "column x.y"); nothing when the schema was up to date.
+    """
     with db.connection_context(), db.atomic():
+        created = [f"table {m._meta.table_name}" for m in MODELS if not db.table_exists(m._meta.table_name)]
         db.create_tables(MODELS, safe=True)
-        _add_missing_columns(db)
+        created += _add_missing_columns(db)
         _guard_audit_log(db)
+    return created
 
 
-def _add_missing_columns(db: peewee.Database) -> None:
+def _add_missing_columns(db: peewee.Database) -> list[str]:
     # Columns added by later versions; every one is nullable or has a default, so ADD COLUMN is enough.
     migrator = SchemaMigrator.from_database(db)
+    added = []
     for model in MODELS:
         table = model._meta.table_name
         present = {column.name for column in db.get_columns(table)}
@@ -104,6 +110,8 @@ def _add_missing_columns(db: peewee.Database) -> None:
         for field in missing:
             logger.info("migrate: adding %s.%s", table, field.column_name)
             migrate_schema(migrator.add_column(table, field.column_name, field))
+            added.append(f"column {table}.{field.column_name}")
+    return added
 
 
 _PG_AUDIT_GUARD = """

@@ -157,4 +157,4 @@ def test_without_database_authenticated_endpoints_are_503() -> None:
     assert client.simulate_get("/healthz").status_code == 200
     ready = client.simulate_get("/readyz")
     assert ready.status_code == 503 and ready.json["error"] == "unavailable"
-    assert "database: unreachable" in ready.json["detail"]
+    assert "database: not configured (DATABASE_URL is not set)" in ready.json["detail"]

@@ -140,6 +140,16 @@ def test_extract_command(tmp_path: Path, capsys) -> None:
     assert cli.main(["extract", str(report)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["indicators"]["ip"] == ["1.2.3.4"] and "evil.com" in out["indicators"]["domain"]
+    assert cli.main(["extract", str(tmp_path / "missing.txt")]) == 2
+    assert capsys.readouterr().err.startswith("socbuddy: cannot read ")
+
+
+def test_migrate_says_what_it_created(db_env: str, capsys) -> None:
+    assert cli.main(["migrate"]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("schema created or upgraded: table ") and "table audit_event" in first
+    assert cli.main(["migrate"]) == 0
+    assert capsys.readouterr().out == "schema is up to date\n"
 
 
 def test_settings_parse_and_reject_bad_values() -> None:
