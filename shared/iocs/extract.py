@@ -10,6 +10,10 @@ unknown TLDs (checked against the bundled Public Suffix List), version and secti
 names whose extension is also a TLD unless the text marks them as hosts, hex strings that are not
 hashes, and trailing punctuation or unbalanced closing brackets after a URL.
 
+Names written in any script are found whole and returned in punycode ("bücher.de" is
+"xn--bcher-kva.de"): no candidate starts or ends inside a word of any script (a token that is not
+ASCII is searched in its shadow, ``_shadow``). An IPv6 address with an IPv4 tail is read whole.
+
 Every pattern has bounded repetition and starts only at a token boundary, so the running time is
 linear in the length of the text.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import string
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -26,7 +31,15 @@ from itertools import filterfalse
 
 from shared.iocs import psl
 from shared.iocs.fang import refang, refang_lowered
-from shared.iocs.normalize import InvalidIoc, is_global_ip, normalize_ip, normalize_url, url_host
+from shared.iocs.normalize import (
+    InvalidIoc,
+    is_global_ip,
+    is_ip,
+    normalize_domain,
+    normalize_ip,
+    normalize_url,
+    url_host,
+)
 
 TYPES: tuple[str, ...] = ("ip", "domain", "url", "hash", "email", "cve")
 
@@ -54,9 +67,15 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 # The dotted quad is written out: a counted repeat of a group costs the engine more than three copies.
 _QUAD = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
 _IPV4 = re.compile(rf"(?<![A-Za-z0-9.]){_QUAD}(?![A-Za-z0-9]|\.[0-9])")
+# An IPv4 tail ("::ffff:8.8.8.8") is read whole: the hex-and-colon run may not end in a group of
+# one to three digits that the rest of a dotted quad follows (it then gives back the group, which
+# starts the tail), and the tail ends as a dotted quad does (no longer dotted number; a colon may
+# follow: nothing continues an address after its tail, so "::ffff:8.8.8.8:53" is one with a port).
+# Other runs end as before ("2606:4700::1111.53", an address and port as tcpdump writes them).
 _IPV6 = re.compile(
     r"(?<![A-Za-z0-9:.])(?=[0-9A-Fa-f]{0,4}::?[0-9A-Fa-f])[0-9A-Fa-f:]{2,39}"
-    r"(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3})?(?![A-Za-z0-9:])"
+    r"(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![A-Za-z0-9]|\.[0-9])"
+    r"|(?![A-Za-z0-9:]|(?:(?<=:[0-9])|(?<=:[0-9]{2})|(?<=:[0-9]{3}))\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]))"
 )
 _HASH = re.compile(r"(?<![A-Za-z0-9])[0-9A-Fa-f]{32,128}(?![A-Za-z0-9])")
 # CVE ids as analysts paste them: any case, hyphen or the dashes of Word and PDF copies (U+2010
@@ -152,6 +171,90 @@ _GLOBAL_FIRST_OCTETS = frozenset(
 _ALNUM = re.compile("[A-Za-z0-9]")
 # What usually follows a candidate in its token; stripping it is quicker than searching ``_ALNUM``.
 _PUNCTUATION = string.punctuation
+
+
+# Scripts whose text glues indicators to the words around them: those written without spaces
+# (Han, kana, Thai, Lao, Myanmar, Khmer: "IP地址1.2.3.4进行", "请访问evil.com") and Hangul, whose
+# particles join the word before ("evil.com입니다"). Their characters end a word as punctuation
+# does; names written in them are therefore not found.
+_UNSPACED_SCRIPTS = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1100, 0x11FF),  # Hangul jamo
+    (0x1780, 0x17FF),  # Khmer
+    (0x19E0, 0x19FF),  # Khmer symbols
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3130, 0x318F),  # Hangul compatibility jamo
+    (0x31F0, 0x31FF),  # Katakana extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # half-width katakana
+    (0x20000, 0x3FFFF),  # CJK extensions B and later
+)
+
+
+def unspaced(code: int) -> bool:
+    """Return True for a character of a script that glues indicators to its words."""
+    return any(low <= code <= high for low, high in _UNSPACED_SCRIPTS)
+
+
+class _ShadowTable(dict[int, int]):
+    """For ``str.translate``: each letter, digit or combining mark outside ASCII to "z" (but those of
+    scripts written without spaces), every other character to itself (filled as characters are met)."""
+
+    def __missing__(self, code: int) -> int:
+        char = chr(code)
+        letter = char.isalnum() or unicodedata.category(char)[0] == "M"
+        shadow = _Z if code > 0x7F and letter and not unspaced(code) else code
+        if len(self) < 65536:
+            self[code] = shadow
+        return shadow
+
+
+_Z = ord("z")
+_SHADOW_TABLE = _ShadowTable()
+# Characters that join the letters of a word but start none: the soft hyphen (which IDNA drops),
+# the joiners and the IDNA "CONTEXTO" punctuation; the middle dot only in the Catalan "l·l".
+_JOINER = re.compile("[\u00ad\u00b7\u0375\u05f3\u05f4\u200c\u200d\u30fb]")
+_JOINER_IN_WORD = re.compile(
+    "(?<=[A-Za-z0-9])[\u00ad\u0375\u05f3\u05f4\u200c\u200d\u30fb](?=[A-Za-z0-9])|(?<=[lL])\u00b7(?=[lL])"
+)
+
+
+def _shadow(text: str) -> str:
+    """Return ``text`` with each letter, digit or mark outside ASCII (and each joiner inside a word)
+    written "z": the same length, and the ASCII patterns see every word as a word.
+
+    A non-ASCII token is searched in its shadow, and a candidate's value is read from the token at
+    the same place: no candidate starts or ends inside a word of any script, and a name with
+    letters of any script is one candidate (its labels count as the ASCII patterns count them).
+    "z" is no hex digit, so no address or hash takes in such a character.
+    """
+    shadow = text.translate(_SHADOW_TABLE)
+    if _JOINER.search(shadow) is not None:
+        shadow = _JOINER_IN_WORD.sub("z", shadow)
+    return shadow
+
+
+@lru_cache(maxsize=4096)
+def _idna_name(name: str) -> str | None:
+    """Return the normal form (punycode) of a name written with letters outside ASCII, else None."""
+    try:
+        return normalize_domain(name)
+    except InvalidIoc:
+        return None
+
+
+def _idna_label(label: str) -> str:
+    """Return a label in lower-case punycode, or "" when it is no valid IDNA label."""
+    if label.isascii():
+        return label.lower()
+    name = _idna_name(label + ".com")
+    return "" if name is None or name.count(".") != 1 else name[:-4]
+
+
 # Every candidate in one left-to-right pass. At one position the first alternative that matches
 # wins; when its value is rejected the later alternatives are tried at the same position.
 _ALTERNATIVES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -279,7 +382,7 @@ def _plain_tlds() -> frozenset[str]:
 def clear_caches() -> None:
     """Empty every cache of the extractor (the benchmark starts each pass cold)."""
     _TOKENS.clear()
-    for cached in (check_url, _is_global_ipv4_slow, looks_like_hash, is_global_ipv6):
+    for cached in (check_url, _is_global_ipv4_slow, looks_like_hash, is_global_ipv6, _idna_name):
         cached.cache_clear()
 
 
@@ -304,6 +407,10 @@ class _Scan:
         self.lines: tuple[str, list[str]] | None = None
         self.after_marker: set[str] | None = None
         self.token = ""
+        # The token itself where ``token`` is its shadow (a token that is not ASCII), and what
+        # accepts each kind of candidate there.
+        self.source = ""
+        self.accepters = _ACCEPTERS
         self.base = 0
         self.records: list[tuple[str, str]] = []
         self.contextual = False
@@ -344,8 +451,13 @@ class _Scan:
                 self.records = []
                 self.contextual = False
                 pattern = _PATTERNS[("://" in token, "@" in token, ":" in token, "." in token, size >= 32)]
-                # The first turn of ``run``, inline: most tokens hold one candidate, found here.
-                match = pattern.search(token, 0, size)
+                # The first turn of ``run``, inline: most tokens hold one candidate, found here. A
+                # token that is not ASCII is scanned apart (and then holds no match here).
+                match = (
+                    pattern.search(token, 0, size)
+                    if token.isascii()
+                    else self.run_unicode(token, pattern, size)
+                )
                 if match is not None:
                     kind = match.lastgroup or ""
                     start = match.start()
@@ -367,6 +479,19 @@ class _Scan:
             for kind, value in records:
                 found[kind][value] = None
 
+    def run_unicode(self, token: str, pattern: re.Pattern[str], size: int) -> re.Match[str] | None:
+        """Scan a token that is not ASCII: its shadow (``_shadow``) with the ASCII patterns, every
+        retry and rescan included, and each candidate's value read from the token. Return None
+        (for ``run_tokens``: no match left to accept)."""
+        self.source = token
+        self.token = _shadow(token)
+        self.accepters = _UNICODE_ACCEPTERS
+        try:
+            self.run(pattern, 0, size)
+        finally:
+            self.accepters = _ACCEPTERS
+        return None
+
     def resume_at(self, kind: str, start: int, value: str, match_end: int) -> int:
         """Return where a scan goes on after its candidate ``value`` at ``start`` was rejected.
 
@@ -383,7 +508,7 @@ class _Scan:
         """Scan ``token[pos:endpos]``; a rejected URL's span is scanned again without URLs."""
         token = self.token
         search = pattern.search
-        accepters = _ACCEPTERS
+        accepters = self.accepters
         while True:
             match = search(token, pos, endpos)
             if match is None:
@@ -422,14 +547,14 @@ class _Scan:
         for other, alternative in _FALLBACKS[kind]:
             match = alternative.match(token, start)
             if match is not None:
-                end = _ACCEPTERS[other](self, start, match[0])
+                end = self.accepters[other](self, start, match[0])
                 if end >= 0:
                     return end
         return start + 1
 
     def accept(self, kind: str, start: int, value: str) -> int:
         """Record ``value`` if it is an indicator of ``kind``; return where scanning resumes, or -1."""
-        return _ACCEPTERS[kind](self, start, value)
+        return self.accepters[kind](self, start, value)
 
     def accept_domain(self, start: int, value: str) -> int:
         name = value.lower()
@@ -469,8 +594,37 @@ class _Scan:
     def accept_ipv6(self, start: int, value: str) -> int:
         address = is_global_ipv6(value) if value.count(":") >= 2 else None
         if address is None:
+            if "." in value and is_ip(value):
+                # An address with an IPv4 tail that is not global: its tail is no address of its own.
+                return start + len(value)
             return -1
         self.records.append(("ip", address))
+        return start + len(value)
+
+    def accept_unicode_url(self, start: int, value: str) -> int:
+        return self.accept_url(start, self.source[start : start + len(value)])
+
+    def accept_unicode_email(self, start: int, value: str) -> int:
+        value = self.source[start : start + len(value)]
+        if value.isascii():
+            return self.accept_email(start, value)
+        # The local part as written (``normalize_email`` allows any letters there), the domain in
+        # its normal form.
+        local, _, domain = value.partition("@")
+        name = domain.lower() if domain.isascii() else _idna_name(domain)
+        if name is None or local.endswith(".") or ".." in local or not is_public_domain(name):
+            return -1
+        self.records += (("email", f"{local}@{name}"), ("domain", name))
+        return start + len(value)
+
+    def accept_unicode_domain(self, start: int, value: str) -> int:
+        raw = self.source[start : start + len(value)]
+        if raw.isascii():
+            return self.accept_domain(start, raw)
+        name = _idna_name(raw)
+        if name is None or not is_public_domain(name) or not self.unicode_domain_in_context(raw, name):
+            return -1
+        self.records.append(("domain", name))
         return start + len(value)
 
     def version_number(self, start: int) -> bool:
@@ -508,6 +662,17 @@ class _Scan:
         if name[dot + 1 :] in FILE_LIKE_TLDS or name[:dot] in _CODE_OBJECTS:
             self.contextual = True
             return self.written_defanged(name)
+        return True
+
+    def unicode_domain_in_context(self, raw: str, name: str) -> bool:
+        """``domain_in_context`` for a name written with letters outside ASCII (``name``: in punycode)."""
+        head, _, last = raw.rpartition(".")
+        if last[0].isupper() and last[1:].islower() and not head.rpartition(".")[2][:1].isupper():
+            return False
+        dot = name.rfind(".")
+        if name[dot + 1 :] in FILE_LIKE_TLDS or name[:dot] in _CODE_OBJECTS:
+            self.contextual = True
+            return self.written_defanged(name, check_markers=False)
         return True
 
     def labels_after_markers(self) -> set[str]:
@@ -549,16 +714,21 @@ class _Scan:
             match = search(lowered, match.end())
         return labels
 
-    def written_defanged(self, name: str) -> bool:
-        """Return True when the original text writes ``name`` (or a subdomain of it) defanged."""
+    def written_defanged(self, name: str, check_markers: bool = True) -> bool:
+        """Return True when the original text writes ``name`` (or a subdomain of it) defanged.
+
+        ``check_markers``: first look at the ASCII labels right after the markers, which is no test
+        for a name with labels in punycode.
+        """
         if self.plain == self.original:
             return False
-        if self.after_marker is None:
-            # Labels right after a closing marker or the word "dot": a cheap first test, since a
-            # name written defanged has one of its labels there.
-            self.after_marker = self.labels_after_markers()
-        if self.after_marker.isdisjoint(name.split(".")[1:]):
-            return False
+        if check_markers:
+            if self.after_marker is None:
+                # Labels right after a closing marker or the word "dot": a cheap first test, since
+                # a name written defanged has one of its labels there.
+                self.after_marker = self.labels_after_markers()
+            if self.after_marker.isdisjoint(name.split(".")[1:]):
+                return False
         # The names are collected from the lines that hold the file-like last label, or for a code
         # identifier its first label; after three such labels from every line with a defanged dot
         # (the empty label), so the text is read at most four times.
@@ -582,6 +752,13 @@ _ACCEPTERS: dict[str, Callable[[_Scan, int, str], int]] = {
     "ipv4": _Scan.accept_ipv4,
     "domain": _Scan.accept_domain,
     "hash": _Scan.accept_hash,
+}
+# The same in a token that is not ASCII, searched in its shadow: the values of URLs, e-mails and
+# names are read from the token (addresses and hashes are ASCII, the same in both).
+_UNICODE_ACCEPTERS = _ACCEPTERS | {
+    "url": _Scan.accept_unicode_url,
+    "email": _Scan.accept_unicode_email,
+    "domain": _Scan.accept_unicode_domain,
 }
 
 
@@ -653,9 +830,10 @@ def _two_octet_answers() -> dict[str, bool]:
     return answers
 
 
-def _runs_near_markers(lines: tuple[str, list[str]], label: str) -> Iterator[re.Match[str]]:
+def _runs_near_markers(lines: tuple[str, list[str]], label: str) -> Iterator[str]:
     """Yield the matches of ``_DEFANGED_RUN`` on the lines that hold ``label`` in lower case and a
-    defanged dot (the others hold only runs with plain dots); no run crosses a line break.
+    defanged dot (the others hold only runs with plain dots); no run crosses a line break. On a
+    line that is not ASCII, the runs are those of its shadow (``_shadow``), read from the line.
 
     ``lines`` is the text in lower case and the text's lines (the lines of both are the same:
     ``lower()`` maps no character to or from a line break). The lines are found from the label,
@@ -671,7 +849,12 @@ def _runs_near_markers(lines: tuple[str, list[str]], label: str) -> Iterator[re.
             scanned = len(lowered)
         line = originals[number]
         if _DEFANGED_HINT.search(line) is not None:
-            yield from _DEFANGED_RUN.finditer(line)
+            if line.isascii():
+                for match in _DEFANGED_RUN.finditer(line):
+                    yield match[0]
+            else:
+                for match in _DEFANGED_RUN.finditer(_shadow(line)):
+                    yield line[match.start() : match.end()]
         at = lowered.find(label, scanned + 1)
 
 
@@ -680,8 +863,7 @@ def _defanged_names(lines: tuple[str, list[str]], label: str, last: bool) -> fro
     among those holding ``label`` (as their last label when ``last``): a name's run is on a line
     that holds each of its labels, and all the names of a run end in its last label."""
     names: set[str] = set()
-    for match in _runs_near_markers(lines, label):
-        run = match.group()
+    for run in _runs_near_markers(lines, label):
         if (
             (last and not run.lower().endswith(label))
             or ("[" not in run and "(" not in run and "{" not in run and "dot" not in run.lower())
@@ -689,7 +871,7 @@ def _defanged_names(lines: tuple[str, list[str]], label: str, last: bool) -> fro
         ):
             continue  # nothing defanged (refang changes only brackets and the word "dot" in a run)
         parts = _SEPARATOR.split(run)
-        labels = [label.lower() for label in parts[0::2]][-127:]
+        labels = list(map(str.lower if run.isascii() else _idna_label, parts[0::2]))[-127:]
         defanged = [separator != "." for separator in parts[1::2]][-126:]
         if True not in defanged:
             continue

@@ -133,3 +133,45 @@ def test_time_is_linear_in_input_size() -> None:
 
 def test_token_with_a_short_hex_run_and_no_candidate() -> None:
     assert extract("id deadbeefcafe1234567890abcdef ok") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("::ffff:8.8.8.8", ["::ffff:808:808"]),
+        ("::FFFF:8.8.8.8.", ["::ffff:808:808"]),
+        ("[::ffff:8.8.8.8]:53 ::ffff:8.8.8.8:53", ["::ffff:808:808"]),
+        ("2606:4700::18.8.8.8:8080", ["2606:4700::1208:808"]),  # not 2606:4700::18, nor 18.8.8.8
+        ("64:ff9b::1.2.3.4", ["64:ff9b::102:304"]),
+        ("2606:4700::8.8.8.8", ["2606:4700::808:808"]),  # not 2606:4700::8
+        ("::ffff:10.0.0.1", []),
+        ("2001:db8::8.8.8.8", []),  # not global, and its last 32 bits are no address of their own
+        ("::8.8.8.8 ::ffff:8.8.8.8.5 2606:4700::8.8.8.8.5", []),  # longer dotted numbers
+        # ASCII regressions: no IPv4 tail
+        ("2606:4700::1111.", ["2606:4700::1111"]),
+        ("2606:4700:4700::1111.53 >", ["2606:4700:4700::1111"]),  # tcpdump's address.port
+        ("dead:8.8.8.8 12:30:45 src:9.9.9.9", ["8.8.8.8", "9.9.9.9"]),
+    ],
+)
+def test_ipv6_with_an_ipv4_tail_is_read_whole(text: str, expected: list[str]) -> None:
+    assert extract(f"seen {text} here").get("ip", []) == expected
+
+
+def test_ipv6_with_an_ipv4_tail_is_never_cut() -> None:
+    rng = random.Random(6)
+    prefixes = [
+        "::ffff:",
+        "::FFFF:",
+        "64:ff9b::",
+        "2606:4700::",
+        "2001:db8::",
+        "::",
+        "fe80::",
+        "2a00:1:2:3:4:5:",
+    ]
+    for _ in range(5000):
+        quad = ".".join(str(rng.choice([8, 10, 1, 255, rng.randrange(256)])) for _ in range(4))
+        text = rng.choice(prefixes) + quad
+        address = str(ipaddress.ip_address(text))
+        expected = [address] if is_global_ip(address) else []
+        assert extract(f"({text}), {text}").get("ip", []) == expected, text
