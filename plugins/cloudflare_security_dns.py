@@ -22,9 +22,9 @@ SPEC = PluginSpec(
 )
 
 BLOCKED_ADDRESS = "0.0.0.0"  # the sinkhole answer for a blocked name
-# Extended DNS Errors (RFC 8914) meaning "blocked by policy": Blocked, Censored, Filtered. The section
-# documents only the 0.0.0.0 answer; a resolver that instead answers NXDOMAIN with one of these (in the
-# JSON "Comment" list) is read as blocked too.
+# Extended DNS Errors (RFC 8914) meaning "blocked by policy": Blocked, Censored, Filtered. providers.md
+# makes only the 0.0.0.0 answer a block and NXDOMAIN unknown; an NXDOMAIN carrying one of these (in the
+# JSON "Comment" list) is reported as ``policy_filtered`` for the analyst, and stays unknown.
 BLOCKING_EDE_CODES = (15, 16, 17)
 TYPE_A = 1
 NXDOMAIN = 3
@@ -57,10 +57,12 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
     filtered = any(f"EDE({code})" in c for code in BLOCKING_EDE_CODES for c in comments)
     summary: dict[str, Any] = {
         "found": data["Status"] != NXDOMAIN,
-        "blocked": (bool(addresses) and addresses[0] == BLOCKED_ADDRESS) or filtered,
+        "blocked": bool(addresses) and addresses[0] == BLOCKED_ADDRESS,
         "status": data["Status"],
         "data": [str(r.get("data")) for r in records][:MAX_LIST],
     }
+    if filtered:
+        summary["policy_filtered"] = True
     if any(comments):
         summary["comment"] = [c for c in comments if c][:MAX_LIST]
     return summary

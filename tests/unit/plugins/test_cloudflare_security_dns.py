@@ -98,15 +98,19 @@ def test_transport_failure() -> None:
 
 
 @pytest.mark.parametrize(
-    ("comment", "verdict"),
+    ("comment", "filtered"),
     [
-        (["EDE(17): Filtered"], "malicious"),
-        ("EDE(16): Censored", "malicious"),
-        (["EDE(22): No Reachable Authority"], "unknown"),
+        (["EDE(17): Filtered"], True),
+        ("EDE(16): Censored", True),
+        (["EDE(22): No Reachable Authority"], False),
     ],
 )
-def test_ok_blocking_extended_dns_error_with_nxdomain(comment: object, verdict: str) -> None:
+def test_ok_nxdomain_is_unknown_even_with_a_blocking_extended_dns_error(
+    comment: object, filtered: bool
+) -> None:
+    # providers.md: a 0.0.0.0 answer is a block; NXDOMAIN is unknown. A policy EDE is reported.
     body = {**NXDOMAIN, "Comment": comment}
     result = h.lookup("cloudflare_security_dns", h.answer(200, body), "domain", "malicious.example")
-    assert result["verdict"] == verdict and result["summary"]["blocked"] is (verdict == "malicious")
+    assert result["verdict"] == "unknown" and result["summary"]["blocked"] is False
+    assert result["summary"].get("policy_filtered", False) is filtered
     assert result["summary"]["comment"] == (comment if isinstance(comment, list) else [comment])
