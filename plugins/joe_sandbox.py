@@ -33,8 +33,9 @@ SPEC = PluginSpec(
     mode="slow",
     lookup_types=frozenset({"hash"}),
     options=("JOE_SANDBOX_ACCEPT_TAC",),
+    # providers.md: poll every 30-60 s (Cortex: 60 s), deadline 30 min.
     poll_interval_s=30.0,
-    poll_max_interval_s=120.0,
+    poll_max_interval_s=60.0,
     poll_timeout_s=1800.0,
 )
 
