@@ -44,7 +44,11 @@ class AuthAuditMiddleware:
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
     ) -> None:
+        refused = req.env.get(REFUSED_ENV)
         if resource is None or not getattr(resource, "auth", True):
+            if refused is not None:
+                send_error(resp, *refused)
+                resp.complete = True  # a public endpoint: nothing to audit, and its responder never runs
             return
         req.context.audit = audit.Entry(
             method=req.method,
@@ -52,7 +56,6 @@ class AuthAuditMiddleware:
             client=req.remote_addr,
             params={k: str(v) for k, v in params.items()},
         )
-        refused = req.env.get(REFUSED_ENV)
         if refused is not None:
             self._refused(req, resp, *refused)
             return

@@ -579,6 +579,16 @@ def test_requests_waitress_refuses_are_audited(served: tuple[Service, int]) -> N
     assert service.get("/api/v1/plugins").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/readyz", "/healthz", "/api/v1/openapi.json"])
+def test_a_refused_request_to_a_public_endpoint_never_runs_its_responder(service: Service, path: str) -> None:
+    # As waitress's error task calls the app for a refused request (api/server.py): the answer is the
+    # refusal; /readyz would otherwise ping the database and the broker for every refused request.
+    answer = service.client.simulate_post(
+        path, extras={api_server.REFUSED_ENV: (413, "payload_too_large", "too big")}
+    )
+    assert answer.status_code == 413 and answer.json == {"error": "payload_too_large", "detail": "too big"}
+
+
 # --- PostgreSQL: NULs cannot be stored ---------------------------------------------------------------
 
 
