@@ -224,9 +224,14 @@ _INVALID: Any = object()
 
 def _parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json)
     except ValueError:
         return _INVALID
+
+
+def _not_json(name: str) -> Any:
+    """``json.loads`` takes NaN and Infinity, which JSON does not have (and no count can be)."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def provider_message(data: Any) -> str | None:

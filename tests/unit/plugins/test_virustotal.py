@@ -222,3 +222,16 @@ def test_each_type_asks_its_documented_path(value: str, kind: str, path: str) ->
     assert result["status"] == "ok" and result["summary"]["found"] is False
     assert [(r.method, r.url.path) for r in seen] == [("GET", path)]
     assert seen[0].headers["x-apikey"] and "apikey" not in str(seen[0].url)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(constant: str) -> None:
+    body = '{"data": {"id": "1.1.1.1", "type": "ip_address", "attributes": {"last_analysis_stats": {"malicious": %s}}}}'
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, content=(body % constant).encode(), headers={"Content-Type": "application/json"}
+        )
+
+    result = h.lookup("virustotal", handler, "ip", "1.1.1.1")
+    assert result["error"]["code"] == "provider_error" and "not JSON" in result["error"]["message"]
