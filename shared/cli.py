@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SocbuddyError as ex:
         print(f"socbuddy: {ex.detail}", file=sys.stderr)
         return 1
-    except (peewee.OperationalError, peewee.InterfaceError) as ex:
+    except (peewee.DatabaseError, peewee.InterfaceError) as ex:
         reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
         print(
             f"socbuddy: the database failed ({reason}); check DATABASE_URL, and that `socbuddy migrate` ran",

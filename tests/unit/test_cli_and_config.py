@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import peewee
 import pytest
 
 import plugins
@@ -92,6 +93,18 @@ def test_an_unreachable_database_is_one_line_not_a_traceback(
     assert cli.main(command) == 1
     err = capsys.readouterr().err
     assert err.startswith("socbuddy: the database failed (") and "check DATABASE_URL" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_database_without_the_schema_is_one_line(db_env: str, monkeypatch, capsys) -> None:
+    # PostgreSQL reports a missing table as ProgrammingError (SQLite: OperationalError).
+    def missing_table(args: object) -> int:
+        raise peewee.ProgrammingError('relation "service_account" does not exist')
+
+    monkeypatch.setattr(cli, "cmd_keys_list", missing_table)
+    assert cli.main(["keys", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('socbuddy: the database failed (relation "service_account" does not exist)')
     assert len(err.splitlines()) == 1
 
 
