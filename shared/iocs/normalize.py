@@ -18,7 +18,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import idna
 
@@ -187,17 +186,22 @@ def is_ip(value: str) -> bool:
 
 
 def url_host(url: str) -> str | None:
-    """Return the host of a normalised URL (without IPv6 brackets)."""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
+    """Return the host of a normalised URL (without IPv6 brackets), split as ``normalize_url`` does."""
+    _, sep, rest = url.partition("://")
+    if not sep:
         return None
-    return host or None
+    try:
+        host, _ = _split_port(_split_authority(rest)[0].rpartition("@")[2])
+    except InvalidIoc:
+        return None
+    return host.lower() or None
 
 
 def _split_authority(rest: str) -> tuple[str, str]:
+    # A backslash ends the authority as a slash does: browsers and sandboxes read
+    # "http://localhost\@evil.com/" as a URL on localhost (WHATWG URL), and so does this.
     for index, char in enumerate(rest):
-        if char in "/?#":
+        if char in "/?#\\":
             return rest[:index], rest[index:]
     return rest, ""
 

@@ -170,7 +170,13 @@ def test_runner_sends_key_and_user_agent() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://192.168.1.1/admin", "http://localhost:8080/", "https://intranet/login"]
+    "url",
+    [
+        "http://192.168.1.1/admin",
+        "http://localhost:8080/",
+        "https://intranet/login",
+        "http://localhost\\@evil.com/",  # a browser's host is localhost: a backslash ends the authority
+    ],
 )
 def test_url_with_private_host_is_not_sent(url: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
