@@ -22,6 +22,7 @@ from shared.iocs.normalize import is_global_ip
         ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped
         ("224.0.0.1", "multicast"),
         ("ff02::1", "multicast"),
+        ("2001:2::1", "reserved"),  # benchmarking, inside IETF protocol assignments
     ],
 )
 def test_non_global_addresses(value: str, address_class: str) -> None:
@@ -40,6 +41,9 @@ def test_non_global_addresses(value: str, address_class: str) -> None:
         "64:ff9b::808:808",
         "2002:808:808::1",
         "::ffff:1.1.1.1",
+        "2001:1::1",  # globally reachable exceptions inside 2001::/23
+        "2001:4:112::1",
+        "2001:20::1",
     ],
 )
 def test_global_addresses(value: str) -> None:
