@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -433,7 +434,7 @@ def _dev_banner(settings: Settings, key: str | None) -> str:
     else:
         lines += [
             "  API keys exist already; create another with:",
-            f"  DATABASE_URL={settings.database_url} socbuddy keys create NAME",
+            f"  DATABASE_URL={shlex.quote(settings.database_url or '')} socbuddy keys create NAME",
         ]
     return "\n".join(lines)
 
