@@ -98,11 +98,7 @@ def normalize_domain(text: str) -> str:
     name = text[:-1] if text.endswith(".") else text
     if not name or any(ch.isspace() for ch in name):
         raise InvalidIoc(f"{_show(text)} is not a domain name")
-    try:
-        ascii_name = idna.encode(name, uts46=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError, ValueError):
-        raise InvalidIoc(f"{_show(text)} is not a valid IDNA domain name") from None
-    ascii_name = ascii_name.lower()
+    ascii_name = _idna_ascii(name, text, "IDNA domain name")
     labels = ascii_name.split(".")
     if len(labels) < 2:
         raise InvalidIoc(f"{_show(text)} needs at least two labels")
@@ -111,6 +107,14 @@ def normalize_domain(text: str) -> str:
     if not _TLD.fullmatch(labels[-1]):
         raise InvalidIoc(f"{_show(text)} does not end in a valid top-level domain")
     return ascii_name
+
+
+def _idna_ascii(name: str, text: str, what: str) -> str:
+    """Return ``name`` as lower-case ASCII (IDNA, UTS 46); ``text`` and ``what`` word the error."""
+    try:
+        return idna.encode(name, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise InvalidIoc(f"{_show(text)} is not a valid {what}") from None
 
 
 def normalize_host(text: str) -> str:
@@ -122,10 +126,7 @@ def normalize_host(text: str) -> str:
         pass
     if "." in text.rstrip("."):
         return normalize_domain(text)
-    try:
-        label = idna.encode(text.rstrip("."), uts46=True).decode("ascii").lower()
-    except (idna.IDNAError, UnicodeError, ValueError):
-        raise InvalidIoc(f"{_show(text)} is not a valid host name") from None
+    label = _idna_ascii(text.rstrip("."), text, "host name")
     if not _LABEL.fullmatch(label) or _NUMERIC_HOST.fullmatch(label):
         # "2130706433" and "0x7f000001" are how some clients write 127.0.0.1: not names.
         raise InvalidIoc(f"{_show(text)} is not a valid host name")
@@ -141,9 +142,7 @@ def normalize_url(text: str) -> str:
         raise InvalidIoc(f"{_show(text)} has no scheme and host (scheme://host, such as http://x.example/)")
     if not _SCHEME.fullmatch(scheme):
         raise InvalidIoc(f"{_show(text)} has no valid scheme (such as http://)")
-    authority, path = _split_authority(rest)
-    userinfo, _, hostport = authority.rpartition("@")
-    host, port = _split_port(hostport)
+    userinfo, host, port, path = _split_url(rest)
     if not host:
         raise InvalidIoc(f"{_show(text)} has no host")
     host_text = f"[{normalize_ip(host)}]" if ":" in host else normalize_host(host)
@@ -191,10 +190,18 @@ def url_host(url: str) -> str | None:
     if not sep:
         return None
     try:
-        host, _ = _split_port(_split_authority(rest)[0].rpartition("@")[2])
+        host = _split_url(rest)[1]
     except InvalidIoc:
         return None
     return host.lower() or None
+
+
+def _split_url(rest: str) -> tuple[str, str, str | None, str]:
+    """Split what follows a URL's "://" into user info, host, port and the rest (path onwards)."""
+    authority, path = _split_authority(rest)
+    userinfo, _, hostport = authority.rpartition("@")
+    host, port = _split_port(hostport)
+    return userinfo, host, port, path
 
 
 def _split_authority(rest: str) -> tuple[str, str]:
