@@ -45,10 +45,11 @@ class AuthAuditMiddleware:
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
     ) -> None:
         refused = req.env.get(REFUSED_ENV)
+        if refused is not None:
+            # Waitress has answered already: the responder never runs, the audit row gets its status.
+            send_error(resp, *refused)
+            resp.complete = True
         if resource is None or not getattr(resource, "auth", True):
-            if refused is not None:
-                send_error(resp, *refused)
-                resp.complete = True  # a public endpoint: nothing to audit, and its responder never runs
             return
         req.context.audit = audit.Entry(
             method=req.method,
@@ -57,7 +58,7 @@ class AuthAuditMiddleware:
             params={k: str(v) for k, v in params.items()},
         )
         if refused is not None:
-            self._refused(req, resp, *refused)
+            self._note_sender(req)
             return
         if self.db is None:
             raise Unavailable("this endpoint needs a database and DATABASE_URL is not set")
@@ -72,12 +73,8 @@ class AuthAuditMiddleware:
         req.context.principal = principal
         self._check_budget(principal)
 
-    def _refused(
-        self, req: falcon.Request, resp: falcon.Response, status: int, code: str, detail: str
-    ) -> None:
-        """Note who sent a request waitress refused, and answer it as waitress does (for the audit row)."""
-        send_error(resp, status, code, detail)
-        resp.complete = True  # the responder never runs: waitress has answered already
+    def _note_sender(self, req: falcon.Request) -> None:
+        """Note in the audit entry who sent a request waitress refused (no key needs to be valid)."""
         if self.db is None:
             return
         entry = req.context.audit
