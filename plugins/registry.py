@@ -84,17 +84,19 @@ def enabled(settings: Settings) -> list[PluginSpec]:
 
 def choose(settings: Settings, ioc: Ioc, requested: list[str] | None) -> list[PluginSpec]:
     """Return the plugins to run: requested (or all), known, enabled and supporting the IOC."""
-    candidates = enabled(settings)
-    if requested is not None:
-        wanted = {name.strip().lower() for name in requested}
-        candidates = [p for p in candidates if p.name in wanted]
-    return [p for p in candidates if p.supports(ioc)]
+    wanted = _wanted(requested)
+    return [p for p in enabled(settings) if (wanted is None or p.name in wanted) and p.supports(ioc)]
+
+
+def _wanted(requested: list[str] | None) -> set[str] | None:
+    """Return the requested plugin names as the registry spells them (None: all)."""
+    return None if requested is None else {name.strip().lower() for name in requested}
 
 
 def why_none(settings: Settings, ioc: Ioc, requested: list[str] | None) -> str:
     """Say why ``choose`` found no plugin: the disabled ones that would take the IOC, and why."""
     kind = f"{ioc.hash_kind} hash" if ioc.type == "hash" else ioc.type
-    wanted = None if requested is None else {name.strip().lower() for name in requested}
+    wanted = _wanted(requested)
     fitting = [m.SPEC for m in PLUGINS if m.SPEC.supports(ioc) and (wanted is None or m.SPEC.name in wanted)]
     if wanted is not None and not wanted:
         return "the plugins list is empty"
