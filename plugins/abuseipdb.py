@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict
+from plugins.spec import Context, Finding, PluginError, PluginSpec, Verdict, is_number
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -51,7 +51,7 @@ def lookup(ctx: Context, ioc: Ioc) -> Finding:
     if not isinstance(data, dict) or "abuseConfidenceScore" not in data:
         raise PluginError("provider_error", "AbuseIPDB's answer has no data.abuseConfidenceScore")
     score = data["abuseConfidenceScore"]
-    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+    if score is not None and not is_number(score):
         raise PluginError("provider_error", "AbuseIPDB's data.abuseConfidenceScore is not a number")
     summary: dict[str, Any] = {short: data.get(name) for name, short in _FIELDS.items()}
     if isinstance(summary["hostnames"], list):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import httpx
 
@@ -232,6 +232,11 @@ def _parse_json(body: bytes) -> Any:
 def _not_json(name: str) -> Any:
     """``json.loads`` takes NaN and Infinity, which JSON does not have (and no count can be)."""
     raise ValueError(f"{name} is not JSON")
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """Return True for a JSON number (``True`` and ``False`` are ints in Python, not numbers here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def provider_message(data: Any) -> str | None:

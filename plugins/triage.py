@@ -10,7 +10,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from plugins.spec import Context, Finding, PluginError, PluginSpec, Submitted, Verdict
+from plugins.spec import Context, Finding, PluginError, PluginSpec, Submitted, Verdict, is_number
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -133,7 +133,7 @@ def call(ctx: Context, method: str, path: str, **kwargs: Any) -> Any:
 
 def verdict(score: Any) -> Verdict:
     """Map Triage's 1-10 score to a verdict (thresholds are the module constants)."""
-    if not isinstance(score, int | float) or isinstance(score, bool) or score < SCORE_HARMLESS:
+    if not is_number(score) or score < SCORE_HARMLESS:
         return "unknown"
     if score >= SCORE_MALICIOUS:
         return "malicious"
@@ -169,7 +169,7 @@ def _score(
         if isinstance(value, int | float) and value > 0:
             return value
     scores = [t.get("score") for t in _tasks(data.get("tasks")) + targets]
-    numbers = [s for s in scores if isinstance(s, int | float) and not isinstance(s, bool)]
+    numbers = [s for s in scores if is_number(s)]
     return max(numbers) if numbers else analysis.get("score")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from plugins import _virustotal
-from plugins.spec import Context, Finding, PluginError, PluginSpec, verdict_from_counts
+from plugins.spec import Context, Finding, PluginError, PluginSpec, is_number, verdict_from_counts
 from shared.iocs.normalize import Ioc
 
 SPEC = PluginSpec(
@@ -72,7 +72,7 @@ def _count(value: Any, name: str) -> int:
     """Return one of last_analysis_stats' counts; a value that is not a number is provider_error."""
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise PluginError("provider_error", f"VirusTotal's last_analysis_stats.{name} is not a number")
     return int(value)
 
