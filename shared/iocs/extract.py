@@ -622,7 +622,11 @@ class _Scan:
         if raw.isascii():
             return self.accept_domain(start, raw)
         name = _idna_name(raw)
-        if name is None or not is_public_domain(name) or not self.unicode_domain_in_context(raw, name):
+        if (
+            name is None
+            or not is_public_domain(name)
+            or not self.domain_in_context(raw, name, check_markers=False)
+        ):
             return -1
         self.records.append(("domain", name))
         return start + len(value)
@@ -650,29 +654,23 @@ class _Scan:
             return False  # the common case, decided without the regex
         return _VERSION_BEFORE.search(before) is not None
 
-    def domain_in_context(self, raw: str, name: str) -> bool:
-        """Tell a host from a file name, a code identifier or two sentences missing a space."""
+    def domain_in_context(self, raw: str, name: str, check_markers: bool = True) -> bool:
+        """Tell a host from a file name, a code identifier or two sentences missing a space.
+
+        ``raw`` is the name as written, ``name`` its normal form (in punycode for a name written
+        with letters outside ASCII, which then passes ``check_markers=False``: see
+        ``written_defanged``).
+        """
         head, _, last = raw.rpartition(".")
         if last[0].isupper() and last[1:].islower():
             previous = head.rpartition(".")[2]
             if not previous[:1].isupper():
                 return False  # "the host.It was" : a missing space after a full stop
-        dot = len(head)
+        dot = name.rfind(".")
         # A name of two labels whose first is a code object (which holds no dot).
         if name[dot + 1 :] in FILE_LIKE_TLDS or name[:dot] in _CODE_OBJECTS:
             self.contextual = True
-            return self.written_defanged(name)
-        return True
-
-    def unicode_domain_in_context(self, raw: str, name: str) -> bool:
-        """``domain_in_context`` for a name written with letters outside ASCII (``name``: in punycode)."""
-        head, _, last = raw.rpartition(".")
-        if last[0].isupper() and last[1:].islower() and not head.rpartition(".")[2][:1].isupper():
-            return False
-        dot = name.rfind(".")
-        if name[dot + 1 :] in FILE_LIKE_TLDS or name[:dot] in _CODE_OBJECTS:
-            self.contextual = True
-            return self.written_defanged(name, check_markers=False)
+            return self.written_defanged(name, check_markers)
         return True
 
     def labels_after_markers(self) -> set[str]:
