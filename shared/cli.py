@@ -13,10 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import peewee
+
 if TYPE_CHECKING:
     from workers.quota import Rate, RedisLimiter
-
-import peewee
 
 from shared import accounts, audit
 from shared import db as dbmod
@@ -77,23 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="API and workers in one process, with embedded defaults")
-    dev.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    dev.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
     dev.add_argument("--port", type=int, default=None, help="default: PORT or 5000")
-    dev.add_argument("--threads", type=int, default=32, help="API threads (default: 32)")
-    dev.add_argument("--worker-threads", type=int, default=32, help="in-process worker threads (default: 32)")
+    dev.add_argument("--threads", type=int, default=32, help="API threads (default: %(default)s)")
+    dev.add_argument(
+        "--worker-threads", type=int, default=32, help="in-process worker threads (default: %(default)s)"
+    )
     dev.set_defaults(handler=cmd_dev)
 
     web = sub.add_parser("web", help="the API alone under waitress (needs REDIS_URL)")
-    web.add_argument("--host", default="0.0.0.0", help="default: 0.0.0.0")
+    web.add_argument("--host", default="0.0.0.0", help="default: %(default)s")
     web.add_argument("--port", type=int, default=None, help="default: PORT or 5000")
-    web.add_argument("--threads", type=int, default=32, help="request threads (default: 32)")
+    web.add_argument("--threads", type=int, default=32, help="request threads (default: %(default)s)")
     web.set_defaults(handler=cmd_web)
 
     worker = sub.add_parser(
         "worker", help="Dramatiq workers on the fast and sandbox queues (needs REDIS_URL)"
     )
-    worker.add_argument("--processes", type=int, default=1, help="worker processes (default: 1)")
-    worker.add_argument("--threads", type=int, default=16, help="threads per process (default: 16)")
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default: %(default)s)")
+    worker.add_argument("--threads", type=int, default=16, help="threads per process (default: %(default)s)")
     worker.add_argument(
         "--queues", nargs="+", choices=("fast", "sandbox"), default=None, help="default: both"
     )
@@ -122,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd = sub.add_parser("audit", help="the audit log, newest first")
     audit_cmd.add_argument("--account", default=None)
     audit_cmd.add_argument("--since", default=None, help="ISO-8601 time, e.g. 2026-12-03T10:00:00Z")
-    audit_cmd.add_argument("--limit", type=_positive_int, default=50, help="rows to print (default 50)")
+    audit_cmd.add_argument(
+        "--limit", type=_positive_int, default=50, help="rows to print (default: %(default)s)"
+    )
     audit_cmd.add_argument("--json", action="store_true", help="one JSON object per line")
     audit_cmd.set_defaults(handler=cmd_audit)
 
