@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import Any, get_args
 
 import falcon
 
-IOC_TYPES = ["ip", "domain", "url", "hash", "email"]
-VERDICTS = ["malicious", "suspicious", "harmless", "unknown"]
-TOOL_ERROR_CODES = [
-    "auth_failed",
-    "rate_limited",
-    "timeout",
-    "unavailable",
-    "provider_error",
-    "not_supported",
-    "internal_error",
-]
+from plugins.spec import TOOL_ERROR_CODES, Verdict
+from shared.iocs import normalize
+
+IOC_TYPES = list(normalize.IOC_TYPES)
+VERDICTS = list(get_args(Verdict))
 # Every code of the error shape, with its HTTP status (API.md, "Errors").
 ERROR_CODES = {
     "invalid_request": 400,
@@ -81,7 +75,7 @@ def _schemas() -> dict[str, Any]:
         "type": "object",
         "required": ["code", "message"],
         "properties": {
-            "code": {"type": "string", "enum": TOOL_ERROR_CODES},
+            "code": {"type": "string", "enum": list(TOOL_ERROR_CODES)},
             "message": {"type": "string"},
         },
     }

@@ -23,6 +23,7 @@ from shared.iocs.normalize import Ioc
 
 __all__ = [
     "ERROR_CODES",
+    "TOOL_ERROR_CODES",
     "Context",
     "Finding",
     "PluginError",
@@ -34,17 +35,17 @@ __all__ = [
 ]
 
 Verdict = Literal["malicious", "suspicious", "harmless", "unknown"]
-ERROR_CODES = frozenset(
-    {
-        "auth_failed",
-        "rate_limited",
-        "timeout",
-        "unavailable",
-        "provider_error",
-        "not_supported",
-        "internal_error",
-    }
+# A ToolResult error's codes, in the order API.md lists them (the OpenAPI document's enum).
+TOOL_ERROR_CODES = (
+    "auth_failed",
+    "rate_limited",
+    "timeout",
+    "unavailable",
+    "provider_error",
+    "not_supported",
+    "internal_error",
 )
+ERROR_CODES = frozenset(TOOL_ERROR_CODES)
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_MESSAGE_CHARS = 300
 USER_AGENT = "SOCBuddy/0.1 (+IOC investigation service)"
