@@ -196,11 +196,16 @@ def record_submission(
     )
 
 
-def reschedule(row: PluginResult, next_check_at: dt.datetime) -> bool:
-    """Record the next poll of a sandbox row on its current chain; return False if the chain moved."""
-    return bool(
+def reschedule(row: PluginResult, next_check_at: dt.datetime) -> str | None:
+    """Record the next poll of a sandbox row and hand it a new chain token; None if the chain moved.
+
+    The new token goes with the next poll's message. A poll message delivered twice then makes one
+    live chain, not two: the second delivery's reschedule finds the token already changed.
+    """
+    token = new_chain()
+    updated = (
         PluginResult.update(
-            next_check_at=next_check_at, attempts=PluginResult.attempts + 1, updated_at=utcnow()
+            next_check_at=next_check_at, attempts=PluginResult.attempts + 1, updated_at=utcnow(), chain=token
         )
         .where(
             (PluginResult.id == row.id)
@@ -209,6 +214,29 @@ def reschedule(row: PluginResult, next_check_at: dt.datetime) -> bool:
         )
         .execute()
     )
+    return token if updated else None
+
+
+def claim(analysis_id: str, plugin: str, chain: str) -> str | None:
+    """Move a pending row from ``chain`` to a new token before a step that must not run twice.
+
+    Returns the new token, or None when the row is final or another run already moved it. A
+    sandbox submission claims its row first: a redelivered or retried message then finds the
+    chain moved and submits nothing. A run that dies after its claim leaves the row pending with
+    no job id, which the reconciler re-sends as a stalled run.
+    """
+    token = new_chain()
+    updated = (
+        PluginResult.update(chain=token, updated_at=utcnow())
+        .where(
+            (PluginResult.analysis == analysis_id)
+            & (PluginResult.plugin == plugin)
+            & (PluginResult.status == "pending")
+            & (PluginResult.chain == chain)
+        )
+        .execute()
+    )
+    return token if updated else None
 
 
 def take_over(row: PluginResult, *, restart: bool) -> str | None:

@@ -117,7 +117,9 @@ class _Work:
         once and needs no read of its row, because the final write is a compare-and-set on the
         row's status and chain. A stale message (row final, or the chain moved on) still writes
         nothing; it costs only a provider call. Without the IOC (a reconciler's resend), or for a
-        sandbox submission, which must never run twice, the row is checked first.
+        sandbox submission, which must never run twice, the row is checked first; a submission
+        also claims the row (moves it to a new chain) before it submits, so a redelivered or
+        retried message submits nothing.
         """
         spec = self._spec(plugin)
         if sent_ioc is not None and spec is not None and not spec.is_submission(sent_ioc[0]):
@@ -127,18 +129,24 @@ class _Work:
         if loaded is None:
             logger.info("run_plugin %s/%s: already final or superseded, skipped", analysis_id, plugin)
             return
-        _row, ioc = loaded
+        row, ioc = loaded
         if spec is None:
             self.finish(analysis_id, plugin, chain, _unregistered(plugin))
             return
         if not spec.is_submission(ioc.type):
             self._lookup(analysis_id, spec, chain, ioc)
             return
+        assert self.rt.db is not None
+        with self.rt.db.connection_context():
+            mine = analyses.claim(analysis_id, plugin, chain)
+        if mine is None:
+            logger.info("run_plugin %s/%s: another run took the submission, skipped", analysis_id, plugin)
+            return
         outcome = self.rt.runner.submit(spec, ioc)
         if isinstance(outcome, Submitted):
-            self._submitted(analysis_id, spec, chain, outcome.job_id)
+            self._submitted(analysis_id, spec, mine, outcome.job_id, row.created_at)
             return
-        self.finish(analysis_id, plugin, chain, outcome, ioc)
+        self.finish(analysis_id, plugin, mine, outcome, ioc)
 
     def _lookup(self, analysis_id: str, spec: PluginSpec, chain: str, ioc: Ioc) -> None:
         """Run a lookup and finish the row with its result (on the call thread when in time)."""
@@ -185,9 +193,14 @@ class _Work:
         module = registry.BY_NAME.get(plugin)
         return module.SPEC if module else None
 
-    def _submitted(self, analysis_id: str, spec: PluginSpec, chain: str, job_id: str) -> None:
+    def _submitted(
+        self, analysis_id: str, spec: PluginSpec, chain: str, job_id: str, created_at: dt.datetime
+    ) -> None:
         assert self.rt.db is not None and self.poll_actor is not None
-        delay_s = timing(spec, self.rt).interval_s
+        schedule = timing(spec, self.rt)
+        # As in _schedule: the first poll does not wait past the deadline either.
+        left_s = schedule.timeout_s - (utcnow() - created_at).total_seconds()
+        delay_s = min(schedule.interval_s, max(left_s, 0.0) + 0.1)
         with self.rt.db.connection_context():
             due = utcnow() + dt.timedelta(seconds=delay_s)
             mine = analyses.record_submission(analysis_id, spec.name, job_id, chain, due)
@@ -206,9 +219,9 @@ class _Work:
         left_s = schedule.timeout_s - (utcnow() - row.created_at).total_seconds()
         delay_s = min(delay_s, max(left_s, 0.0) + 0.1)
         with self.rt.db.connection_context():
-            mine = analyses.reschedule(row, utcnow() + dt.timedelta(seconds=delay_s))
-        if mine:
-            args = (analysis_id, row.plugin, row.chain)
+            token = analyses.reschedule(row, utcnow() + dt.timedelta(seconds=delay_s))
+        if token:
+            args = (analysis_id, row.plugin, token)
             self.poll_actor.send_with_options(args=args, delay=int(delay_s * 1000))
 
     def finish(

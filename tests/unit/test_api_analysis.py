@@ -114,6 +114,20 @@ def test_sandbox_gives_up_at_its_deadline(make_service, fake: FakeProviders) -> 
     assert ready["result"]["error"]["code"] == "timeout"
 
 
+def test_sandbox_first_poll_does_not_wait_past_a_deadline_shorter_than_the_interval(
+    make_service, fake: FakeProviders
+) -> None:
+    fake.joe_polls_before_finish = 10_000
+    service = make_service(SOCBUDDY_SANDBOX_TIMEOUT="1", SOCBUDDY_SANDBOX_POLL_INTERVAL="60")
+    started = time.monotonic()
+    body = service.post(
+        "/api/v1/analysis", {"ioc": "http://x.example/", "type": "url", "plugins": ["joe_sandbox"]}
+    ).json
+    ready = _wait_ready(service, body["pending"]["joe_sandbox"]["poll_url"], timeout_s=10)
+    assert ready["result"]["error"]["code"] == "timeout"
+    assert time.monotonic() - started < 10  # not the 60 s first interval
+
+
 def test_sandbox_hash_lookup_answers_during_the_call(service: Service) -> None:
     body = service.post("/api/v1/analysis", {"ioc": KNOWN_SHA256.upper(), "type": "hash"}).json
     assert body["pending"] == {}

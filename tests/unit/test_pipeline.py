@@ -10,6 +10,7 @@ import uuid
 import dramatiq
 import fakeredis
 import httpx
+import peewee
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
@@ -282,6 +283,85 @@ def test_reconciler_redispatches_stalled_runs_then_gives_up(service: Service) ->
         moved = analyses.get_row(stalled.analysis_key, "virustotal")
     assert gave_up.status == "error" and gave_up.result["error"]["code"] == "unavailable"
     assert moved.chain != stalled.chain
+
+
+def _seed_submission(service: Service) -> PluginResult:
+    """A pending joe_sandbox row for a URL, as the API leaves it before the submission runs."""
+    analysis_id = uuid.uuid4()
+    planned = [analyses.PlannedPlugin("joe_sandbox", "slow", "m1", analyses.new_chain())]
+    with service.workers.runtime.db.connection_context():
+        analyses.create(analysis_id, "http://evil.example.com/x", "url", planned, "t")
+        return analyses.get_row(str(analysis_id), "joe_sandbox")
+
+
+def test_a_submission_message_handled_twice_submits_once_and_starts_one_poll_chain(
+    service: Service, fake, monkeypatch
+) -> None:
+    row = _seed_submission(service)
+    actors = service.workers.actors
+    polls: list[tuple] = []
+    monkeypatch.setattr(actors.poll_sandbox, "send_with_options", lambda args, delay: polls.append(args))
+    actors.run_plugin.fn(row.analysis_key, "joe_sandbox", row.chain, ["url", "http://evil.example.com/x"])
+    actors.run_plugin.fn(row.analysis_key, "joe_sandbox", row.chain, ["url", "http://evil.example.com/x"])
+    assert fake.count("joe", "submission/new") == 1
+    assert len(polls) == 1
+    with service.workers.runtime.db.connection_context():
+        stored = analyses.get_row(row.analysis_key, "joe_sandbox")
+    assert stored.job_id and stored.chain == polls[0][2] != row.chain
+
+
+def test_a_submission_retried_after_a_database_error_does_not_submit_again(
+    service: Service, fake, monkeypatch
+) -> None:
+    real, calls = analyses.record_submission, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise peewee.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analyses, "record_submission", flaky)
+    body = service.post(
+        "/api/v1/analysis",
+        {"ioc": "http://evil.example.com/x", "type": "url", "plugins": ["joe_sandbox"]},
+    ).json
+    deadline = time.monotonic() + 3  # the Dramatiq retry comes after 0.5 to 1 s
+    while time.monotonic() < deadline and len(calls) < 2:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert fake.count("joe", "submission/new") == 1
+    # The row stays pending with no poll due: the reconciler re-sends it as a stalled run.
+    with service.workers.runtime.db.connection_context():
+        row = analyses.get_row(body["id"], "joe_sandbox")
+        assert row.status == "pending" and row.next_check_at is None
+        stalled = analyses.stalled_runs(utcnow(), service.settings.fast_redispatch_after_s)
+    assert stalled == []
+    with service.workers.runtime.db.connection_context():
+        later = utcnow() + dt.timedelta(seconds=service.settings.fast_redispatch_after_s + 1)
+        assert [r.id for r in analyses.stalled_runs(later, service.settings.fast_redispatch_after_s)] == [
+            row.id
+        ]
+
+
+def test_a_poll_message_handled_twice_leaves_one_live_chain(service: Service, fake, monkeypatch) -> None:
+    fake.joe_polls_before_finish = 1000
+    row = _seed(service, "joe_sandbox", job_id="140", next_check_at=utcnow(), mode="slow")
+    actors = service.workers.actors
+    queued: list[tuple] = []
+    monkeypatch.setattr(actors.poll_sandbox, "send_with_options", lambda args, delay: queued.append(args))
+    actors.poll_sandbox.fn(row.analysis_key, "joe_sandbox", row.chain)
+    actors.poll_sandbox.fn(row.analysis_key, "joe_sandbox", row.chain)  # the same message again
+    assert len(queued) == 1
+    for _ in range(3):
+        due, queued[:] = list(queued), []
+        for args in due:
+            actors.poll_sandbox.fn(*args)
+            actors.poll_sandbox.fn(*args)  # every poll delivered twice
+        assert len(queued) == 1
+    with service.workers.runtime.db.connection_context():
+        stored = analyses.get_row(row.analysis_key, "joe_sandbox")
+    assert stored.attempts == 4 and stored.chain == queued[0][2]
 
 
 class _Recorder(dramatiq.Middleware):
