@@ -1,8 +1,9 @@
 """Defang and refang text, as pure functions (API.md, "POST /api/actions/defang · /refang").
 
 ``defang`` rewrites ``://`` → ``[://]``, ``.`` → ``[.]``, ``@`` → ``[@]`` and an ``http``/``https``
-scheme → ``hxxp``/``hxxps`` everywhere in the text, leaving existing markers alone, so it is
-idempotent. ``refang`` undoes every common marker: bracketed dots, colons, slashes and at-signs in
+scheme → ``hxxp``/``hxxps`` everywhere in the text (each t becomes an x of its own case, but
+``hTTp`` becomes ``hXTp``: ``hXXp`` is refanged as the customary ``http``), leaving existing markers
+alone, so it is idempotent. ``refang`` undoes every common marker: bracketed dots, colons, slashes and at-signs in
 ``[]``, ``()`` and ``{}`` (also backslash-escaped as Markdown editors write them), ``hxxp``-style
 schemes and ``fxp``, JSON-escaped ``:\\/\\/`` URLs, and the bare words `` dot `` and `` at `` where
 the result is a valid domain or e-mail address. Text with nothing defanged comes back unchanged, and
@@ -178,7 +179,11 @@ def _defang_match(match: re.Match[str]) -> str:
         return match.group()
     if kind == "scheme":
         scheme = match.group()
-        return scheme[0] + scheme[1:3].replace("t", "x").replace("T", "X") + scheme[3:]
+        tt = scheme[1:3]
+        # Each t becomes an x of its own case, but for "hTTp": refang reads "hXXp" as the customary
+        # spelling of "http", so "hTTp" is written "hXTp", which refang turns back into "hTTp".
+        xx = "XT" if scheme[0] == "h" and tt == "TT" else tt.replace("t", "x").replace("T", "X")
+        return scheme[0] + xx + scheme[3:]
     return _DEFANGED[kind or ""]
 
 
@@ -278,8 +283,9 @@ def _scheme_match(match: re.Match[str]) -> str:
         t = "T" if match.group("t").isupper() else "t"
         return f"{match.group('f')}{t}{match.group('fp')}{match.group('s')}"
     h, xx = match.group("h"), match.group("tt")
-    # "hXXp" is the customary spelling of "http"; otherwise each x maps to a t of its own case.
-    tt = "tt" if h.islower() and xx.isupper() else "".join("T" if c.isupper() else "t" for c in xx)
+    # "hXXp" is the customary spelling of "http"; otherwise each x (or t) maps to a t of its own
+    # case, so that "hXTp", which is how defang writes "hTTp", comes back as "hTTp".
+    tt = "tt" if h == "h" and xx == "XX" else "".join("T" if c.isupper() else "t" for c in xx)
     return f"{h}{tt}{match.group('p')}{match.group('s')}"
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -66,9 +66,42 @@ def test_defang_is_idempotent(text: str) -> None:
 def test_refang_inverts_defang(text: str) -> None:
     assume(not any(bracket in text for bracket in "[](){}"))
     assume(refang(text) == text)  # the text holds no defang markers of its own
-    # The one documented loss: "hXXp" is read as the customary "http", so "hTTp://" comes back lower.
-    assume(not re.search(r"(?<![A-Za-z0-9])hTTp", text))
     assert refang(defang(text)) == text
+
+
+def _case_variants(word: str) -> list[str]:
+    return ["".join(letters) for letters in itertools.product(*({c.lower(), c.upper()} for c in word))]
+
+
+_SCHEME_VARIANTS = sorted({v for word in ("http", "https", "ftp") for v in _case_variants(word)})
+
+
+@pytest.mark.parametrize("scheme", _SCHEME_VARIANTS)
+def test_round_trip_keeps_the_case_of_every_scheme_spelling(scheme: str) -> None:
+    """API.md: refang(defang(x)) == x. "hTTp" is defanged "hXTp", since "hXXp" reads as "http"."""
+    for text in (f"{scheme}://a.com/P", f"see {scheme}://Evil.Example:8080/x?y=z.", f"({scheme}://1.2.3.4)"):
+        assert refang(defang(text)) == text
+        assert defang(defang(text)) == defang(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "defanged"),
+    [
+        ("hTTp://a.com", "hXTp[://]a[.]com"),
+        ("hTTPS://a.com", "hXTPS[://]a[.]com"),
+        ("http://a.com", "hxxp[://]a[.]com"),
+        ("HTTP://a.com", "HXXP[://]a[.]com"),
+        ("hTtp://a.com", "hXxp[://]a[.]com"),
+    ],
+)
+def test_defang_of_mixed_case_schemes(text: str, defanged: str) -> None:
+    assert defang(text) == defanged
+
+
+def test_customary_hxxp_spellings_still_refang_to_lower_case_http() -> None:
+    assert refang("hXXp://a.com") == "http://a.com"
+    assert refang("hXXps[:]//a[.]com") == "https://a.com"
+    assert refang("hXXP://a.com") == "httP://a.com"
 
 
 @pytest.mark.parametrize(

@@ -160,13 +160,39 @@ def _has_marker(text: str) -> bool:
     return (
         any(b in text for b in "[](){}")
         or "\\/" in text
-        or re.search(r"h..ps?:|fxp:|dot|\bat\b", lowered) is not None
+        or re.search(r"h(?:xx|xt|tx)ps?:|fxp:|dot|\bat\b", lowered) is not None
     )
 
 
 @SETTINGS
 @given(text=st.one_of(NEAR_TEXT, ANY_TEXT, st.lists(st.one_of(*VALID.values()), max_size=4).map(" ".join)))
 def test_refang_inverts_defang(text: str) -> None:
+    assume(not _has_marker(text))
+    assert refang(defang(text)) == text
+
+
+# "http", "https" and "ftp" with each letter in either case ("hTTp", "HttPs", "fTP", ...).
+ANY_CASE_SCHEME = st.sampled_from(["http", "https", "ftp"]).flatmap(
+    lambda word: st.tuples(*(st.sampled_from([c.lower(), c.upper()]) for c in word)).map("".join)
+)
+
+
+@SETTINGS
+@given(
+    parts=st.lists(
+        st.tuples(
+            st.sampled_from(["", " ", "\n", "(", "see ", ", "]),
+            ANY_CASE_SCHEME,
+            st.one_of(DOMAIN, IPV4, PATH),
+            st.sampled_from(["", "/", "/a.b?c=d", ":8080/x"]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_refang_inverts_defang_for_every_case_of_a_scheme(parts: list[tuple[str, str, str, str]]) -> None:
+    """API.md: refang(defang(x)) == x for text without markers, whatever the case of a scheme."""
+    text = "".join(f"{before}{scheme}://{host}{tail}" for before, scheme, host, tail in parts)
     assume(not _has_marker(text))
     assert refang(defang(text)) == text
 
