@@ -95,7 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="Dramatiq workers on the fast and sandbox queues (needs REDIS_URL)"
     )
     worker.add_argument("--processes", type=int, default=1, help="worker processes (default: %(default)s)")
-    worker.add_argument("--threads", type=int, default=16, help="threads per process (default: %(default)s)")
+    worker.add_argument(
+        "--threads",
+        type=int,
+        default=16,
+        help="threads per process for fast lookups (default: %(default)s); sandbox polls have "
+        "SOCBUDDY_SANDBOX_THREADS of their own",
+    )
     worker.add_argument(
         "--queues", nargs="+", choices=("fast", "sandbox"), default=None, help="default: both"
     )

@@ -33,6 +33,7 @@ class Settings:
     fast_redispatch_after_s: float = 60.0
     heartbeat_timeout_ms: int = 20_000
     worker_timeout_ms: int = 50
+    sandbox_threads: int = 4
     rate_limit: str = "none"  # every service account's request budget, e.g. "600/minute"
     # The whole environment, read once: provider variables (<X>_API_KEY, <X>_URL, <NAME>_TIMEOUT).
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -60,6 +61,7 @@ class Settings:
             fast_redispatch_after_s=reader.seconds("SOCBUDDY_FAST_REDISPATCH_AFTER", 60.0),
             heartbeat_timeout_ms=reader.integer("SOCBUDDY_HEARTBEAT_TIMEOUT_MS", 20_000, minimum=1000),
             worker_timeout_ms=reader.integer("SOCBUDDY_WORKER_TIMEOUT_MS", 50, minimum=1),
+            sandbox_threads=reader.integer("SOCBUDDY_SANDBOX_THREADS", 4, minimum=1),
             rate_limit=reader.text("SOCBUDDY_RATE_LIMIT") or "none",
             env=MappingProxyType(env),
         )

@@ -12,6 +12,7 @@ from shared import db as dbmod
 from shared.config import Settings
 from workers import actors as actorsmod
 from workers import runtime as runtimemod
+from workers.lanes import SandboxLane
 from workers.reconciler import ReconcilerMiddleware
 
 DEV_ACCOUNT = "dev"
@@ -34,6 +35,8 @@ class EmbeddedWorkers:
         dbmod.migrate(self.runtime.db)
         self.actors = actorsmod.declare(self.runtime.broker, self.runtime)
         self.runtime.broker.add_middleware(ReconcilerMiddleware(self.runtime, self.actors))
+        self.lanes = SandboxLane(settings.sandbox_threads)
+        self.runtime.broker.add_middleware(self.lanes)
         # The consumers idle at SOCBUDDY_WORKER_TIMEOUT_MS whatever this is (see workers.broker);
         # the worker threads' wait only delays stopping, so tests keep it short and dev does not.
         self.worker = Worker(

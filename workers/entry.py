@@ -11,6 +11,7 @@ import os
 from shared.config import Settings
 from shared.logsetup import configure_logging
 from workers import actors, runtime
+from workers.lanes import SandboxLane
 from workers.reconciler import ReconcilerMiddleware
 
 configure_logging()
@@ -19,3 +20,4 @@ RUNTIME = runtime.build(SETTINGS, threads=int(os.environ.get("SOCBUDDY_WORKER_TH
 BROKER = RUNTIME.broker
 ACTORS = actors.declare(BROKER, RUNTIME)
 BROKER.add_middleware(ReconcilerMiddleware(RUNTIME, ACTORS))
+BROKER.add_middleware(SandboxLane(SETTINGS.sandbox_threads))

@@ -104,17 +104,27 @@ class Reconciler(threading.Thread):
 
 
 class ReconcilerMiddleware(Middleware):
-    """Run one Reconciler thread per worker process, for the life of the worker."""
+    """Run one Reconciler thread per worker process, for the life of its first worker.
+
+    A process may boot a second worker (workers.lanes: the sandbox queue's threads); it gets no
+    second reconciler.
+    """
 
     def __init__(self, runtime: Runtime, actors: Actors) -> None:
         self.runtime = runtime
         self.actors = actors
         self.thread: Reconciler | None = None
+        self.worker: dramatiq.Worker | None = None
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self.worker is None:
+            self.worker = worker
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        self.thread = Reconciler(self.runtime, self.actors)
-        self.thread.start()
+        if worker is self.worker and self.thread is None:
+            self.thread = Reconciler(self.runtime, self.actors)
+            self.thread.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if self.thread is not None:
+        if self.thread is not None and worker is self.worker:
             self.thread.stop()
