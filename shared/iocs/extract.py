@@ -33,6 +33,7 @@ from shared.iocs import psl
 from shared.iocs.fang import refang, refang_lowered
 from shared.iocs.normalize import (
     InvalidIoc,
+    ip_text,
     is_global_ip,
     is_ip,
     normalize_domain,
@@ -940,7 +941,7 @@ def is_global_ipv6(value: str) -> str | None:
         address = ipaddress.IPv6Address(value)
     except ValueError:
         return None
-    text = str(address)
+    text = ip_text(address)
     top = int(address) >> 112
     if 0x2000 <= top <= 0x3FFE and top not in (0x2001, 0x2002):
         return text

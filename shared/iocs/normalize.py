@@ -10,6 +10,7 @@ The five analysis types and their normal forms are fixed by the API contract:
 | hash   | 32, 40, 64 or 128 hex characters             | lower-case                                |
 | email  | local@domain with a valid domain             | domain part lower-cased                   |
 
+The canonical text of an IP is ``ip_text``'s: no zone ID, IPv4-mapped addresses as ``::ffff:1.2.3.4``.
 Defanged input is refanged first, so ``1.1.1[.]1`` and ``hxxp[://]x[.]com`` are accepted.
 """
 
@@ -85,12 +86,29 @@ def make_ioc(value: str, ioc_type: str) -> Ioc:
 
 
 def normalize_ip(text: str) -> str:
-    """Return the canonical text of an IPv4 or IPv6 address."""
+    """Return the canonical text of an IPv4 or IPv6 address (``ip_text``); a zone ID is dropped."""
     candidate = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
-        return str(ipaddress.ip_address(candidate))
+        address = ipaddress.ip_address(candidate)
     except ValueError:
         raise InvalidIoc(f"{_show(text)} is not an IPv4 or IPv6 address") from None
+    return ip_text(address)
+
+
+def ip_text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Return the canonical text of an address, the same in every Python version.
+
+    IPv6 is compressed and lower-case (RFC 5952), an IPv4-mapped address in mixed notation
+    (``::ffff:1.2.3.4``, RFC 5952 section 5; Python before 3.13 writes ``::ffff:102:304``), and
+    without a zone ID (``fe80::1%eth0`` is ``fe80::1``): the indicator is the address, the zone
+    only names an interface of the host that wrote it.
+    """
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    mapped = address.ipv4_mapped
+    if mapped is not None:
+        return f"::ffff:{mapped}"
+    return str(address if address.scope_id is None else ipaddress.IPv6Address(int(address)))
 
 
 def normalize_domain(text: str) -> str:
