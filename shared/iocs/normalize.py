@@ -30,7 +30,10 @@ HASH_KINDS: dict[int, str] = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+# DNS allows an underscore in a label (RFC 2181 section 11: "_dmarc", "_sip._tcp", and the hosts of
+# much malicious infrastructure), though IDNA does not; no top-level domain has one.
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+_UNDERSCORE_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 _TLD = re.compile(r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
 _LOCAL_PART = re.compile(r"[^\s@<>()\[\],;:\"\\]{1,64}")
 _MAX_URL_CHARS = 8192
@@ -128,11 +131,34 @@ def normalize_domain(text: str) -> str:
 
 
 def _idna_ascii(name: str, text: str, what: str) -> str:
-    """Return ``name`` as lower-case ASCII (IDNA, UTS 46); ``text`` and ``what`` word the error."""
+    """Return ``name`` as lower-case ASCII (IDNA, UTS 46); ``text`` and ``what`` word the error.
+
+    A label of ASCII letters, digits, hyphens and underscores that holds an underscore is valid in
+    DNS but not in IDNA: it is kept as it is (lower-cased), and IDNA encodes the other labels.
+    """
     try:
         return idna.encode(name, uts46=True).decode("ascii").lower()
     except (idna.IDNAError, UnicodeError, ValueError):
-        raise InvalidIoc(f"{_show(text)} is not a valid {what}") from None
+        encoded = _with_underscore_labels(name) if "_" in name else None
+        if encoded is None:
+            raise InvalidIoc(f"{_show(text)} is not a valid {what}") from None
+        return encoded
+
+
+def _with_underscore_labels(name: str) -> str | None:
+    """Return ``name`` in lower-case ASCII with its underscore labels as written, else None."""
+    try:
+        # The UTS 46 mapping of the whole name first: case, full-width dots and letters.
+        labels = idna.uts46_remap(name, std3_rules=False, transitional=False).split(".")
+        encoded = [
+            label.lower()
+            if "_" in label and label.isascii() and _UNDERSCORE_LABEL.fullmatch(label)
+            else idna.encode(label, uts46=True).decode("ascii").lower()
+            for label in labels
+        ]
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
+    return ".".join(encoded)
 
 
 def normalize_host(text: str) -> str:
@@ -142,6 +168,12 @@ def normalize_host(text: str) -> str:
         return normalize_ip(text)
     except InvalidIoc:
         pass
+    if text.endswith(".") and text.count(".") == 4:
+        # An IPv4 address with the final dot of a fully qualified name ("http://10.0.0.1./").
+        try:
+            return str(ipaddress.IPv4Address(text[:-1]))
+        except ValueError:
+            pass
     if "." in text.rstrip("."):
         return normalize_domain(text)
     label = _idna_ascii(text.rstrip("."), text, "host name")
@@ -243,6 +275,8 @@ def _split_port(hostport: str) -> tuple[str, str | None]:
     else:
         host, colon, port_text = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
         port = port_text if colon else None
+    if port == "":
+        port = None  # "http://x.example:/" has an empty port, which RFC 3986 (3.2.3) allows: no port
     if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
         raise InvalidIoc(f"invalid port {_show(port)} in URL")
     return host, port

@@ -101,3 +101,95 @@ def test_analysis_of_a_mapped_address_answers_the_mixed_notation(service: Servic
     answer = service.post("/api/v1/analysis", {"ioc": "::ffff:102:304", "type": "ip"})
     assert answer.status_code == 200, answer.json
     assert answer.json["ioc"] == "::ffff:1.2.3.4"
+
+
+# --- URL hosts: underscore labels, an empty port, an IPv4 host with a final dot ---------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://a_b.evil.com/", "http://a_b.evil.com/"),
+        ("HTTP://A_B.Evil.COM/X_Y", "http://a_b.evil.com/X_Y"),
+        ("https://_dmarc.evil.com:8443/x", "https://_dmarc.evil.com:8443/x"),
+        ("http://c2_node-1.bücher.de/p", "http://c2_node-1.xn--bcher-kva.de/p"),
+        ("http://intra_net/x", "http://intra_net/x"),  # a single-label host, as before
+        ("http://evil.com:/x", "http://evil.com/x"),  # an empty port (RFC 3986 3.2.3) is no port
+        ("http://evil.com:", "http://evil.com"),
+        ("http://user@evil.com:?q=1", "http://user@evil.com?q=1"),
+        ("http://[2606:4700::1111]:/x", "http://[2606:4700::1111]/x"),
+        ("http://10.0.0.1./", "http://10.0.0.1/"),  # the final dot of a fully qualified name
+        ("http://8.8.8.8.:8080/x", "http://8.8.8.8:8080/x"),
+        ("hxxp[://]a_b[.]evil[.]com[:]/x", "http://a_b.evil.com/x"),
+    ],
+)
+def test_url_hosts_as_dns_and_rfc_3986_allow(url: str, expected: str) -> None:
+    assert normalize(url, "url") == expected
+    assert normalize(expected, "url") == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://a_b.evil.com_/",  # no top-level domain has an underscore
+        "http://a_b.evil.c_m/",
+        "http://-a_b.evil.com/",  # a label never starts or ends with a hyphen
+        "http://bü_cher.de/",  # an underscore only in an ASCII label (IDNA has none)
+        "http://a%b.evil.com/",
+        "http://evil.com:x/",
+        "http://evil.com:0/",
+        "http://evil.com:65536/",
+        "http://8.8.8.8../",
+        "http://:/x",
+    ],
+)
+def test_urls_that_stay_invalid(url: str) -> None:
+    with pytest.raises(InvalidIoc):
+        normalize(url, "url")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("_dmarc.evil.com", "_dmarc.evil.com"),
+        ("A_B.Evil.COM.", "a_b.evil.com"),
+        ("_sip._tcp.evil.com", "_sip._tcp.evil.com"),
+        ("_dmarc.bücher.de", "_dmarc.xn--bcher-kva.de"),
+    ],
+)
+def test_domains_with_underscore_labels(value: str, expected: str) -> None:
+    """A URL's host is also listed under ``domain`` (API.md), so the domain type takes what URL
+    hosts take; DNS allows underscores in labels (RFC 2181 section 11)."""
+    assert normalize(value, "domain") == expected
+    assert normalize(f"x@{value}", "email") == f"x@{expected}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["evil.com_", "a_b", "a_b.c_d", "-a.evil.com", "a-.evil.com", "bü_cher.de", "a..b.com", "a b.com"],
+)
+def test_domains_that_stay_invalid(value: str) -> None:
+    with pytest.raises(InvalidIoc):
+        normalize(value, "domain")
+
+
+@pytest.mark.parametrize(
+    ("text", "url", "host"),
+    [
+        ("get https://a_b.evil.com/x now", "https://a_b.evil.com/x", ("domain", "a_b.evil.com")),
+        ("get http://evil.com:/x now", "http://evil.com/x", ("domain", "evil.com")),
+        ("get http://8.8.8.8./x now", "http://8.8.8.8/x", ("ip", "8.8.8.8")),
+        ("get hxxps[://]c2_x[.]evil[.]net/g now", "https://c2_x.evil.net/g", ("domain", "c2_x.evil.net")),
+    ],
+)
+def test_extract_finds_those_urls_and_their_hosts(text: str, url: str, host: tuple[str, str]) -> None:
+    found = extract(text)
+    assert found["url"] == [url]
+    assert found[host[0]] == [host[1]]
+    assert normalize(url, "url") == url and normalize(host[1], host[0]) == host[1]
+
+
+def test_analysis_of_a_url_with_an_underscore_host(service: Service) -> None:
+    answer = service.post("/api/v1/analysis", {"ioc": "http://a_b.evil.com:/x", "type": "url"})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["ioc"] == "http://a_b.evil.com/x"
