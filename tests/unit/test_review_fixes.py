@@ -193,3 +193,82 @@ def test_analysis_of_a_url_with_an_underscore_host(service: Service) -> None:
     answer = service.post("/api/v1/analysis", {"ioc": "http://a_b.evil.com:/x", "type": "url"})
     assert answer.status_code == 200, answer.json
     assert answer.json["ioc"] == "http://a_b.evil.com/x"
+
+
+# --- JSON bodies: non-JSON constants are malformed JSON; details say what is wrong ------------------
+
+POSTS = ["/api/v1/analysis", "/api/actions/defang", "/api/actions/refang", "/api/actions/extract"]
+VALID_BODY = '"ioc": "8.8.4.4", "type": "ip", "text": "evil.com"'
+
+
+def _post_raw(service: Service, path: str, body: str) -> tuple[int, dict]:
+    headers = {**service.auth, "Content-Type": "application/json"}
+    answer = service.client.simulate_post(path, body=body, headers=headers)
+    return answer.status_code, answer.json
+
+
+def _assert_invalid_request(service: Service, path: str, body: str, *words: str) -> str:
+    status, answer = _post_raw(service, path, body)
+    assert status == 400, (status, answer)
+    assert set(answer) == {"error", "detail"} and answer["error"] == "invalid_request", answer
+    for word in words:
+        assert word in answer["detail"], answer
+    return answer["detail"]
+
+
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(
+    "template",
+    ['{{"max_age": {c}, {body}}}', '{{"unknown": {c}, {body}}}', '{{{body}, "x": [1, {{"y": [{c}]}}]}}'],
+    ids=["max_age", "unknown-field", "nested"],
+)
+def test_non_json_constants_are_malformed_json(
+    service: Service, path: str, constant: str, template: str
+) -> None:
+    """Python's json module reads NaN and Infinity; JSON (RFC 8259) has no such literals."""
+    body = template.format(c=constant, body=VALID_BODY)
+    _assert_invalid_request(service, path, body, "not valid JSON", constant.lstrip("-"))
+
+
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize(
+    "number", ["1" + "0" * 5000, "-" + "9" * 4301, "1e400", "-1e400", "1.5e99999"], ids=lambda n: n[:8]
+)
+def test_numbers_too_large_say_so(service: Service, path: str, number: str) -> None:
+    detail = _assert_invalid_request(service, path, f'{{"unknown": {number}, {VALID_BODY}}}', "too large")
+    assert "not valid JSON" not in detail
+
+
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"unknown": ' + '{"a":' * 100_000 + "1" + "}" * 100_000 + ", " + VALID_BODY + "}",
+        '{"unknown": ' + "[" * 100_000 + "]" * 100_000 + ", " + VALID_BODY + "}",
+    ],
+    ids=["array", "object-in-field", "array-in-field"],
+)
+def test_nesting_too_deep_says_so(service: Service, path: str, body: str) -> None:
+    detail = _assert_invalid_request(service, path, body, "too deep")
+    assert "not valid JSON" not in detail
+
+
+@pytest.mark.parametrize("path", POSTS)
+def test_ordinary_numbers_and_moderate_nesting_are_fine(service: Service, path: str) -> None:
+    body = '{"unknown": [1e300, -0.0, 12345678901234567890, ' + "[" * 50 + "]" * 50 + "], " + VALID_BODY + "}"
+    status, answer = _post_raw(service, path, body)
+    assert status == 200, answer
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('{"text": "unterminated', ("not valid JSON", "line 1")),
+        ('{"text": "a",}', ("not valid JSON",)),
+        ("", ("not valid JSON",)),
+    ],
+)
+def test_malformed_json_says_where(service: Service, body: str, words: tuple[str, ...]) -> None:
+    _assert_invalid_request(service, "/api/actions/defang", body, *words)
