@@ -89,8 +89,12 @@ def choose(settings: Settings, ioc: Ioc, requested: list[str] | None) -> list[Pl
 
 
 def _wanted(requested: list[str] | None) -> set[str] | None:
-    """Return the requested plugin names as the registry spells them (None: all)."""
-    return None if requested is None else {name.strip().lower() for name in requested}
+    """Return the requested plugin names (None: all).
+
+    A name is a plugin's ``name`` exactly, as an IOC type is a type exactly (API.md: "IP" is no
+    type): "VirusTotal" or " virustotal " is an unknown name, which is skipped.
+    """
+    return None if requested is None else set(requested)
 
 
 def why_none(settings: Settings, ioc: Ioc, requested: list[str] | None) -> str:
@@ -102,7 +106,11 @@ def why_none(settings: Settings, ioc: Ioc, requested: list[str] | None) -> str:
         return "the plugins list is empty"
     if not fitting:
         asked = "" if wanted is None else " among the requested plugins"
-        return f"no plugin{asked} supports this {kind} (see GET /api/v1/plugins)"
+        unknown = [name for name in dict.fromkeys(requested or ()) if name not in BY_NAME]
+        named = ", ".join(repr(name if len(name) <= 40 else name[:37] + "...") for name in unknown[:3])
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        note = f"; unknown names (matched exactly): {named}{more}" if unknown else ""
+        return f"no plugin{asked} supports this {kind} (see GET /api/v1/plugins){note}"
     disabled = [(p.name, state.reason) for p in fitting if not (state := status(p, settings)).enabled]
     # Plugins that miss a key or setting first: the operator's switches left the others out on purpose.
     disabled.sort(key=lambda item: "SOCBUDDY_" in item[1])

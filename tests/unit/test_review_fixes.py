@@ -272,3 +272,35 @@ def test_ordinary_numbers_and_moderate_nesting_are_fine(service: Service, path: 
 )
 def test_malformed_json_says_where(service: Service, body: str, words: tuple[str, ...]) -> None:
     _assert_invalid_request(service, "/api/actions/defang", body, *words)
+
+
+# --- Plugin names are exact identifiers, as type values are ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "requested",
+    [["VIRUSTOTAL"], [" virustotal "], ["VirusTotal"], ["virustotal\t"], ["IP_PROFILE", "Abuseipdb"]],
+    ids=repr,
+)
+def test_plugin_names_that_only_resemble_known_ones_are_unknown(
+    service: Service, requested: list[str]
+) -> None:
+    """API.md: requested names that are known are run, unknown names are skipped silently; a name is
+    the plugin's ``name`` exactly (as ``type`` is: "IP" is invalid_ioc_type)."""
+    answer = service.post("/api/v1/analysis", {"ioc": "8.8.4.4", "type": "ip", "plugins": requested})
+    assert answer.status_code == 400, answer.json
+    assert answer.json["error"] == "no_plugins_available"
+    assert "unknown" in answer.json["detail"] and repr(requested[0]) in answer.json["detail"]
+
+
+def test_known_names_run_and_the_others_are_skipped(service: Service) -> None:
+    answer = service.post(
+        "/api/v1/analysis", {"ioc": "8.8.4.4", "type": "ip", "plugins": ["AbuseIPDB", "virustotal", "nope"]}
+    )
+    assert answer.status_code == 200, answer.json
+    assert set(answer.json["results"]) == {"virustotal"}
+
+
+def test_type_is_exact_too(service: Service) -> None:
+    answer = service.post("/api/v1/analysis", {"ioc": "8.8.4.4", "type": "IP"})
+    assert answer.status_code == 400 and answer.json["error"] == "invalid_ioc_type"
