@@ -16,6 +16,7 @@ from shared import analyses, cache
 from shared.errors import InvalidIocType, InvalidRequest, NoPluginsAvailable, NotFound, Unavailable
 from shared.iocs.normalize import IOC_TYPES, InvalidIoc, Ioc, make_ioc
 from shared.models import Analysis
+from workers import actors as actorsmod
 from workers import broker as brokermod
 from workers.actors import Actors
 from workers.runtime import Runtime
@@ -95,8 +96,8 @@ class AnalysisCollection:
             if spec.name in reused:
                 planned.append(analyses.PlannedPlugin(spec.name, spec.mode, "", chain, reused[spec.name]))
                 continue
-            message = self.actors.run_plugin.message(
-                str(analysis_id), spec.name, chain, [ioc.type, ioc.value]
+            message = actorsmod.chain_message(
+                self.actors.run_plugin, str(analysis_id), spec.name, chain, [ioc.type, ioc.value]
             )
             messages.append(message)
             planned.append(analyses.PlannedPlugin(spec.name, spec.mode, message.message_id, chain))

@@ -222,12 +222,13 @@ def claim(analysis_id: str, plugin: str, chain: str) -> str | None:
 
     Returns the new token, or None when the row is final or another run already moved it. A
     sandbox submission claims its row first: a redelivered or retried message then finds the
-    chain moved and submits nothing. A run that dies after its claim leaves the row pending with
-    no job id, which the reconciler re-sends as a stalled run.
+    chain moved and submits nothing. The claim restarts the row's clock (``started_at``): a run
+    that dies after it leaves the row pending with no poll due, which the reconciler re-sends as a
+    stalled run once that clock is old.
     """
     token = new_chain()
     updated = (
-        PluginResult.update(chain=token, updated_at=utcnow())
+        PluginResult.update(chain=token, started_at=utcnow(), updated_at=utcnow())
         .where(
             (PluginResult.analysis == analysis_id)
             & (PluginResult.plugin == plugin)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
 import peewee
+from dramatiq import Message
 from dramatiq.middleware import Middleware, TimeLimitExceeded
 from playhouse.pool import MaxConnectionsExceeded
 
@@ -50,6 +52,36 @@ class Actors:
 
     run_plugin: dramatiq.Actor[Any, Any]
     poll_sandbox: dramatiq.Actor[Any, Any]
+
+
+# Names the message ids of plugin rows (uuid5): fixed forever, or in-flight messages look lost.
+_MESSAGE_IDS = uuid.UUID("5b0c5d1e-7c1a-4f0e-9b8a-2f4c3d6e8a10")
+
+
+def message_id(analysis_id: str, plugin: str, chain: str) -> str:
+    """Return the id of the message that carries a row's run or poll on ``chain``.
+
+    Every message about a row is sent with the id its chain token names, and every send moves
+    the row to a new token first: so the reconciler can ask the broker whether the message of a
+    row's current chain is still queued or running (``workers.broker.held``) instead of guessing
+    from the row's age.
+    """
+    return str(uuid.uuid5(_MESSAGE_IDS, f"{analysis_id}/{plugin}/{chain}"))
+
+
+def chain_message(
+    actor: dramatiq.Actor[Any, Any], analysis_id: str, plugin: str, chain: str, *extra: Any
+) -> Message[Any]:
+    """Return ``actor``'s message for a row on ``chain``, with the id ``message_id`` gives it."""
+    message = actor.message(analysis_id, plugin, chain, *extra)
+    return message.copy(message_id=message_id(analysis_id, plugin, chain))
+
+
+def send(
+    actor: dramatiq.Actor[Any, Any], analysis_id: str, plugin: str, chain: str, delay_ms: int | None = None
+) -> None:
+    """Send ``actor``'s message for a row on ``chain`` (see ``message_id``)."""
+    actor.broker.enqueue(chain_message(actor, analysis_id, plugin, chain), delay=delay_ms)
 
 
 def timing(spec: PluginSpec, runtime: Runtime) -> Timing:
@@ -205,7 +237,7 @@ class _Work:
             due = utcnow() + dt.timedelta(seconds=delay_s)
             mine = analyses.record_submission(analysis_id, spec.name, job_id, chain, due)
         if mine:
-            self.poll_actor.send_with_options(args=(analysis_id, spec.name, chain), delay=int(delay_s * 1000))
+            send(self.poll_actor, analysis_id, spec.name, chain, int(delay_s * 1000))
         self._push(analysis_id, {"plugin": spec.name, "kind": "submitted", "job_id": job_id})
 
     def _schedule(
@@ -221,8 +253,7 @@ class _Work:
         with self.rt.db.connection_context():
             token = analyses.reschedule(row, utcnow() + dt.timedelta(seconds=delay_s))
         if token:
-            args = (analysis_id, row.plugin, token)
-            self.poll_actor.send_with_options(args=args, delay=int(delay_s * 1000))
+            send(self.poll_actor, analysis_id, row.plugin, token, int(delay_s * 1000))
 
     def finish(
         self, analysis_id: str, plugin: str, chain: str | None, result: dict[str, Any], ioc: Ioc | None = None

@@ -8,6 +8,7 @@ silently build a default (RabbitMQ or localhost Redis).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import heapq
 import threading
@@ -19,9 +20,10 @@ import redis
 from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.common import current_millis
+from dramatiq.common import current_millis, dq_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
+from dramatiq.middleware import Middleware
 
 from shared.config import Settings
 
@@ -41,6 +43,8 @@ _DOORBELL_RINGS = 4
 _DOORBELL_TTL_S = 60
 # Messages one fetch takes at most (see _DoorbellConsumer): a fan-out spreads over worker processes.
 FETCH_BATCH = 4
+# Retries of one message that ``held`` looks for: more than any actor's max_retries.
+HELD_RETRIES = 8
 # Before a consumer waits on its doorbell: an empty queue needs none of the rings left (each would
 # cost an empty fetch); a queue that filled again gets one, so the wait ends at once. EVAL, not a
 # loaded script: it runs in the same round trip as the wait, with no NOSCRIPT to recover from.
@@ -168,7 +172,7 @@ class DoorbellRedisBroker(RedisBroker):
 
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         with self._batched() as pipe:
-            sent = super().enqueue(message, delay=delay)
+            sent = self._send(message, delay)
             self._ring(pipe, sent.queue_name)
         return sent
 
@@ -176,9 +180,27 @@ class DoorbellRedisBroker(RedisBroker):
         """Send ``messages`` (no delay) in one round trip; all are sent or the error is raised."""
         with self._batched() as pipe:
             for message in messages:
-                super().enqueue(message)
+                self._send(message, None)
             for queue_name in {m.queue_name for m in messages}:
                 self._ring(pipe, queue_name)
+
+    def _send(self, message: Message[Any], delay: int | None) -> Message[Any]:
+        """Send one message as RedisBroker.enqueue does, but for the name of its copy in Redis.
+
+        Dramatiq names each copy it stores by a random id. Here the name is the message's own id
+        and its retry count: still unique in each queue's hash (a retry is the next count, and a
+        message waiting for its retry sits in the delay queue's hash), and ``held`` can find it.
+        """
+        queue_name = message.queue_name
+        name = f"{message.message_id}.{message.options.get('retries', 0)}"
+        message = message.copy(options={"redis_message_id": name})
+        if delay is not None:
+            queue_name = dq_name(queue_name)
+            message = message.copy(queue_name=queue_name, options={"eta": current_millis() + delay})
+        self.emit_before("enqueue", message, delay)
+        self.do_enqueue(queue_name, name, message.encode())
+        self.emit_after("enqueue", message, delay)
+        return message
 
     @contextlib.contextmanager
     def _batched(self) -> Iterator[Any]:
@@ -200,6 +222,26 @@ class DoorbellRedisBroker(RedisBroker):
         finally:
             self._batch.pipe = None
         pipe.execute()
+
+    def held(self, queue_name: str, message_ids: Sequence[str]) -> set[str]:
+        """Return those of ``message_ids`` still on ``queue_name``: queued, delayed or being run.
+
+        Dramatiq keeps a message's body in the queue's hash from its send until its ack, also
+        while a worker runs it and after a dead worker's messages are put back; a retry waits in
+        the delay queue's hash. A message lost with a Redis restart, or dead-lettered, is in
+        neither. Each copy is looked up by its name (see ``_send``), for up to ``HELD_RETRIES``
+        retries.
+        """
+        if not message_ids:
+            return set()
+        names = [(m, f"{m}.{retries}") for m in message_ids for retries in range(HELD_RETRIES + 1)]
+        pipe = self.client.pipeline(transaction=False)
+        for queue in (queue_name, dq_name(queue_name)):
+            for _, name in names:
+                pipe.hexists(f"{self.namespace}:{queue}.msgs", name)
+        found = pipe.execute()
+        count = len(names)
+        return {m for i, (m, _) in enumerate(names) if found[i] or found[count + i]}
 
     def nap(self, queue_key: str, doorbell: str, timeout_s: float) -> None:
         """Drop leftover rings if ``queue_key`` is empty (else ring once), then wait for a ring."""
@@ -226,6 +268,33 @@ class LocalBroker(StubBroker):
     def __init__(self, *, idle_ms: int) -> None:
         super().__init__()
         self.idle_ms = idle_ms
+        # Copies of each message stored and not yet acked, by message id: see held().
+        self._held: collections.Counter[str] = collections.Counter()
+        self._held_lock = threading.Lock()
+        self.add_middleware(_Release(self))
+
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        # Every stored copy counts once, until it is acked: a retry is a new copy, and so is a
+        # delayed copy moved to its queue when due (the delayed one is acked then).
+        with self._held_lock:
+            self._held[message.message_id] += 1
+        try:
+            return super().enqueue(message, delay=delay)
+        except BaseException:
+            self.release(message.message_id)
+            raise
+
+    def release(self, message_id: str) -> None:
+        """Count one copy of a message as acked (its last one makes it no longer held)."""
+        with self._held_lock:
+            self._held[message_id] -= 1
+            if self._held[message_id] <= 0:
+                del self._held[message_id]
+
+    def held(self, queue_name: str, message_ids: Sequence[str]) -> set[str]:
+        """Return those of ``message_ids`` with a copy sent through this broker and not yet acked."""
+        with self._held_lock:
+            return {m for m in message_ids if self._held.get(m, 0) > 0}
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 100) -> Consumer:
         return super().consume(queue_name, prefetch, min(timeout, self.idle_ms))
@@ -264,6 +333,28 @@ def enqueue_many(broker: dramatiq.Broker, messages: Sequence[Message[Any]]) -> N
     else:
         for message in messages:
             broker.enqueue(message)
+
+
+class _Release(Middleware):
+    """Tell a LocalBroker when a copy of a message is acked or dead-lettered."""
+
+    def __init__(self, broker: LocalBroker) -> None:
+        self.broker = broker
+
+    def after_ack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self.broker.release(message.message_id)
+
+    def after_nack(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self.broker.release(message.message_id)
+
+
+def held(broker: dramatiq.Broker, queue_name: str, message_ids: Sequence[str]) -> set[str]:
+    """Return those of ``message_ids`` that ``broker`` still holds on ``queue_name`` (see its ``held``).
+
+    A broker that cannot tell holds none of them, as far as the caller knows.
+    """
+    ask = getattr(broker, "held", None)
+    return ask(queue_name, message_ids) if ask is not None else set()
 
 
 def ping(broker: dramatiq.Broker) -> bool:

@@ -22,7 +22,9 @@ from dramatiq.middleware import Middleware
 from shared import analyses
 from shared.models import PluginResult, utcnow
 from shared.results import error_result
-from workers.actors import Actors
+from workers import broker as brokermod
+from workers.actors import Actors, message_id, send
+from workers.broker import FAST_QUEUE, SANDBOX_QUEUE
 from workers.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -37,19 +39,36 @@ class Counts:
     polls_resent: int = 0
     runs_resent: int = 0
     given_up: int = 0
+    still_held: int = 0  # overdue or old rows whose message the broker still holds: left alone
 
 
 def reconcile_once(runtime: Runtime, actors: Actors, now: dt.datetime | None = None) -> Counts:
-    """Re-send overdue sandbox polls and stalled plugin runs; give up on runs dispatched too often."""
+    """Re-send overdue sandbox polls and stalled plugin runs; give up on runs dispatched too often.
+
+    A row is re-sent only when the broker no longer holds the message of its current chain (see
+    ``workers.actors.message_id``). A message that is queued behind a backlog, waiting for a
+    retry, or running (a lookup with a long budget) is not lost: re-sending it would only move the
+    row to a new chain and throw away the answer the message is about to bring.
+    """
     assert runtime.db is not None
     now = now or utcnow()
     counts = Counts()
     settings = runtime.settings
     with runtime.db.connection_context():
-        for row in analyses.overdue_polls(now, settings.reconcile_grace_s):
+        overdue = _not_held(runtime, SANDBOX_QUEUE, analyses.overdue_polls(now, settings.reconcile_grace_s))
+        for row in overdue.lost:
             if _resend(row, actors.poll_sandbox, restart=False):
                 counts.polls_resent += 1
-        for row in analyses.stalled_runs(now, settings.fast_redispatch_after_s):
+        stalled = [
+            row
+            for row in analyses.stalled_runs(now, settings.fast_redispatch_after_s)
+            # A run may take its plugin's whole budget: a message the broker cannot account for
+            # (sent before message ids named chains) is not stalled before that has passed.
+            if (row.started_at or row.created_at)
+            < now - dt.timedelta(seconds=settings.plugin_timeout_for(row.plugin) + 30)
+        ]
+        runs = _not_held(runtime, FAST_QUEUE, stalled)
+        for row in runs.lost:
             if row.attempts >= MAX_REDISPATCH:
                 message = f"no worker answered after {row.attempts + 1} dispatches"
                 if analyses.finish(
@@ -59,9 +78,24 @@ def reconcile_once(runtime: Runtime, actors: Actors, now: dt.datetime | None = N
                 continue
             if _resend(row, actors.run_plugin, restart=True):
                 counts.runs_resent += 1
+        counts.still_held = overdue.held + runs.held
     if counts.polls_resent or counts.runs_resent or counts.given_up:
         logger.info("reconciler: %s", counts)
     return counts
+
+
+@dataclass
+class _Sorted:
+    lost: list[PluginResult]
+    held: int
+
+
+def _not_held(runtime: Runtime, queue_name: str, rows: list[PluginResult]) -> _Sorted:
+    """Split ``rows`` into those whose current message the broker no longer holds, and a count."""
+    ids = {row.id: message_id(row.analysis_key, row.plugin, row.chain or "") for row in rows}
+    held = brokermod.held(runtime.broker, queue_name, list(ids.values()))
+    lost = [row for row in rows if ids[row.id] not in held]
+    return _Sorted(lost, len(rows) - len(lost))
 
 
 def _resend(row: PluginResult, actor: dramatiq.Actor[Any, Any], *, restart: bool) -> bool:
@@ -70,7 +104,7 @@ def _resend(row: PluginResult, actor: dramatiq.Actor[Any, Any], *, restart: bool
     if not token:
         return False
     try:
-        actor.send(row.analysis_key, row.plugin, token)
+        send(actor, row.analysis_key, row.plugin, token)
     except (redis.RedisError, OSError) as ex:
         # The broker is down: give the row back as it was, so an outage does not count as a dispatch.
         analyses.give_back(row, token)

@@ -222,3 +222,29 @@ def test_consumers_share_a_fan_out_instead_of_the_first_taking_it_all(doorbell_b
     assert sorted(p.args[0] for p in taken) == list(range(10))
     first.close()
     second.close()
+
+
+def test_held_names_the_messages_queued_delayed_or_running_and_forgets_acked_or_flushed_ones(
+    doorbell_broker, redis_url
+) -> None:
+    import redis
+
+    queued, delayed, running, done = (_message(n) for n in range(4))
+    doorbell_broker.declare_queue("q")
+    doorbell_broker.enqueue(queued)
+    doorbell_broker.enqueue(delayed, delay=60_000)
+    consumer = doorbell_broker.consume("q", prefetch=4, timeout=WAKE_MS)
+    doorbell_broker.enqueue(running)
+    doorbell_broker.enqueue(done)
+    taken = []
+    while len(taken) < 3:
+        proxy, _ = _next_message(consumer, 5)
+        taken.append(proxy)
+    by_id = {proxy.message_id: proxy for proxy in taken}
+    consumer.ack(by_id[done.message_id])
+    ids = [m.message_id for m in (queued, delayed, running, done)] + ["never-sent"]
+    assert doorbell_broker.held("q", ids) == {queued.message_id, delayed.message_id, running.message_id}
+    consumer.close()
+    redis.Redis.from_url(redis_url).flushdb()  # a Redis restart without persistence
+    assert doorbell_broker.held("q", ids) == set()
+    assert doorbell_broker.held("q", []) == set()

@@ -300,7 +300,7 @@ def test_a_submission_message_handled_twice_submits_once_and_starts_one_poll_cha
     row = _seed_submission(service)
     actors = service.workers.actors
     polls: list[tuple] = []
-    monkeypatch.setattr(actors.poll_sandbox, "send_with_options", lambda args, delay: polls.append(args))
+    monkeypatch.setattr(actors_module, "send", lambda actor, *args: polls.append(args))
     actors.run_plugin.fn(row.analysis_key, "joe_sandbox", row.chain, ["url", "http://evil.example.com/x"])
     actors.run_plugin.fn(row.analysis_key, "joe_sandbox", row.chain, ["url", "http://evil.example.com/x"])
     assert fake.count("joe", "submission/new") == 1
@@ -349,7 +349,7 @@ def test_a_poll_message_handled_twice_leaves_one_live_chain(service: Service, fa
     row = _seed(service, "joe_sandbox", job_id="140", next_check_at=utcnow(), mode="slow")
     actors = service.workers.actors
     queued: list[tuple] = []
-    monkeypatch.setattr(actors.poll_sandbox, "send_with_options", lambda args, delay: queued.append(args))
+    monkeypatch.setattr(actors_module, "send", lambda actor, *args: queued.append(args[:3]))
     actors.poll_sandbox.fn(row.analysis_key, "joe_sandbox", row.chain)
     actors.poll_sandbox.fn(row.analysis_key, "joe_sandbox", row.chain)  # the same message again
     assert len(queued) == 1
@@ -362,6 +362,85 @@ def test_a_poll_message_handled_twice_leaves_one_live_chain(service: Service, fa
     with service.workers.runtime.db.connection_context():
         stored = analyses.get_row(row.analysis_key, "joe_sandbox")
     assert stored.attempts == 4 and stored.chain == queued[0][2]
+
+
+def test_a_lookup_slower_than_the_redispatch_time_but_inside_its_budget_keeps_its_answer(
+    make_service, fake
+) -> None:
+    service = make_service(
+        SOCBUDDY_FAST_REDISPATCH_AFTER="1",
+        VIRUSTOTAL_TIMEOUT="10",
+        SOCBUDDY_RECONCILE_INTERVAL="0.3",
+        SOCBUDDY_FAST_TIMEOUT="0.5",
+    )
+    fake.delay_s["vt"] = 2.5
+    body = service.post("/api/v1/analysis", {"ioc": "8.8.8.8", "type": "ip", "plugins": ["virustotal"]}).json
+    assert "virustotal" in body["pending"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with service.workers.runtime.db.connection_context():
+            row = analyses.get_row(body["id"], "virustotal")
+        if row.status != "pending":
+            break
+        time.sleep(0.1)
+    assert row.status == "ok" and row.result["verdict"] == "malicious"
+    assert fake.count("vt") == 1  # never re-sent while it ran
+
+
+def test_a_message_queued_behind_a_backlog_is_not_resent_and_its_answer_is_kept(
+    service: Service, fake
+) -> None:
+    service.workers.worker.pause()  # a backlog: the message waits in the queue
+    try:
+        body = service.post(
+            "/api/v1/analysis", {"ioc": "8.8.8.8", "type": "ip", "plugins": ["virustotal"]}
+        ).json
+        later = utcnow() + dt.timedelta(minutes=10)
+        for _ in range(MAX_REDISPATCH + 1):
+            counts = reconcile_once(service.workers.runtime, service.workers.actors, now=later)
+            assert counts.runs_resent == 0 and counts.given_up == 0 and counts.still_held == 1
+    finally:
+        service.workers.worker.resume()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with service.workers.runtime.db.connection_context():
+            row = analyses.get_row(body["id"], "virustotal")
+        if row.status != "pending":
+            break
+        time.sleep(0.05)
+    assert row.status == "ok" and fake.count("vt") == 1
+    later = utcnow() + dt.timedelta(minutes=10)
+    assert reconcile_once(service.workers.runtime, service.workers.actors, now=later).still_held == 0
+
+
+def test_the_local_broker_holds_a_message_through_its_retries_until_its_last_run(
+    service: Service, fake, monkeypatch
+) -> None:
+    real, calls = analyses.finish, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise peewee.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analyses, "finish", flaky)
+    row = _seed(service)
+    broker = service.workers.runtime.broker
+    mid = actors_module.message_id(row.analysis_key, "virustotal", row.chain)
+    actors_module.send(service.workers.actors.run_plugin, row.analysis_key, "virustotal", row.chain)
+    assert broker.held("fast", [mid]) == {mid}
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and len(calls) < 1:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    assert broker.held("fast", [mid]) == {mid}  # failed once, waiting for its retry
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and broker.held("fast", [mid]):
+        time.sleep(0.05)
+    assert len(calls) == 2 and broker.held("fast", [mid]) == set()
+    with service.workers.runtime.db.connection_context():
+        assert analyses.get_row(row.analysis_key, "virustotal").status == "ok"
 
 
 class _Recorder(dramatiq.Middleware):
@@ -424,7 +503,7 @@ def test_reconciler_gives_a_row_back_when_the_broker_is_down(service: Service, m
     def refuse(*args, **kwargs):
         raise redis.ConnectionError("refused")
 
-    monkeypatch.setattr(service.workers.actors.run_plugin, "send", refuse)
+    monkeypatch.setattr(service.workers.runtime.broker, "enqueue", refuse)
     for _ in range(MAX_REDISPATCH + 2):
         counts = reconcile_once(service.workers.runtime, service.workers.actors)
         assert counts.runs_resent == 0 and counts.given_up == 0
