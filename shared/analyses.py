@@ -186,13 +186,18 @@ def record_submission(
     """Store a sandbox's job id and first poll time; return False when the chain is no longer ours."""
     return bool(
         PluginResult.update(job_id=job_id, next_check_at=next_check_at, attempts=0, updated_at=utcnow())
-        .where(
-            (PluginResult.analysis == analysis_id)
-            & (PluginResult.plugin == plugin)
-            & (PluginResult.status == "pending")
-            & (PluginResult.chain == chain)
-        )
+        .where(_pending_on(analysis_id, plugin, chain))
         .execute()
+    )
+
+
+def _pending_on(analysis_id: str, plugin: str, chain: str) -> Any:
+    """The condition of a compare-and-set on one plugin's row: still pending, still on ``chain``."""
+    return (
+        (PluginResult.analysis == analysis_id)
+        & (PluginResult.plugin == plugin)
+        & (PluginResult.status == "pending")
+        & (PluginResult.chain == chain)
     )
 
 
@@ -229,12 +234,7 @@ def claim(analysis_id: str, plugin: str, chain: str) -> str | None:
     token = new_chain()
     updated = (
         PluginResult.update(chain=token, started_at=utcnow(), updated_at=utcnow())
-        .where(
-            (PluginResult.analysis == analysis_id)
-            & (PluginResult.plugin == plugin)
-            & (PluginResult.status == "pending")
-            & (PluginResult.chain == chain)
-        )
+        .where(_pending_on(analysis_id, plugin, chain))
         .execute()
     )
     return token if updated else None

@@ -294,6 +294,20 @@ def _seed_submission(service: Service) -> PluginResult:
         return analyses.get_row(str(analysis_id), "joe_sandbox")
 
 
+def _fail_once(monkeypatch, name: str) -> list[int]:
+    """Make ``analyses.<name>`` raise a database error on its first call; return the calls made."""
+    real, calls = getattr(analyses, name), []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise peewee.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analyses, name, flaky)
+    return calls
+
+
 def test_a_submission_message_handled_twice_submits_once_and_starts_one_poll_chain(
     service: Service, fake, monkeypatch
 ) -> None:
@@ -313,15 +327,7 @@ def test_a_submission_message_handled_twice_submits_once_and_starts_one_poll_cha
 def test_a_submission_retried_after_a_database_error_does_not_submit_again(
     service: Service, fake, monkeypatch
 ) -> None:
-    real, calls = analyses.record_submission, []
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise peewee.OperationalError("database is locked")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(analyses, "record_submission", flaky)
+    calls = _fail_once(monkeypatch, "record_submission")
     body = service.post(
         "/api/v1/analysis",
         {"ioc": "http://evil.example.com/x", "type": "url", "plugins": ["joe_sandbox"]},
@@ -364,6 +370,17 @@ def test_a_poll_message_handled_twice_leaves_one_live_chain(service: Service, fa
     assert stored.attempts == 4 and stored.chain == queued[0][2]
 
 
+def _settled(service: Service, analysis_id: str, plugin: str, within_s: float) -> PluginResult:
+    """Return a plugin's row once it is no longer pending (or as it is after ``within_s``)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        with service.workers.runtime.db.connection_context():
+            row = analyses.get_row(analysis_id, plugin)
+        if row.status != "pending" or time.monotonic() > deadline:
+            return row
+        time.sleep(0.05)
+
+
 def test_a_lookup_slower_than_the_redispatch_time_but_inside_its_budget_keeps_its_answer(
     make_service, fake
 ) -> None:
@@ -376,13 +393,7 @@ def test_a_lookup_slower_than_the_redispatch_time_but_inside_its_budget_keeps_it
     fake.delay_s["vt"] = 2.5
     body = service.post("/api/v1/analysis", {"ioc": "8.8.8.8", "type": "ip", "plugins": ["virustotal"]}).json
     assert "virustotal" in body["pending"]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with service.workers.runtime.db.connection_context():
-            row = analyses.get_row(body["id"], "virustotal")
-        if row.status != "pending":
-            break
-        time.sleep(0.1)
+    row = _settled(service, body["id"], "virustotal", within_s=10)
     assert row.status == "ok" and row.result["verdict"] == "malicious"
     assert fake.count("vt") == 1  # never re-sent while it ran
 
@@ -401,13 +412,7 @@ def test_a_message_queued_behind_a_backlog_is_not_resent_and_its_answer_is_kept(
             assert counts.runs_resent == 0 and counts.given_up == 0 and counts.still_held == 1
     finally:
         service.workers.worker.resume()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with service.workers.runtime.db.connection_context():
-            row = analyses.get_row(body["id"], "virustotal")
-        if row.status != "pending":
-            break
-        time.sleep(0.05)
+    row = _settled(service, body["id"], "virustotal", within_s=5)
     assert row.status == "ok" and fake.count("vt") == 1
     later = utcnow() + dt.timedelta(minutes=10)
     assert reconcile_once(service.workers.runtime, service.workers.actors, now=later).still_held == 0
@@ -416,15 +421,7 @@ def test_a_message_queued_behind_a_backlog_is_not_resent_and_its_answer_is_kept(
 def test_the_local_broker_holds_a_message_through_its_retries_until_its_last_run(
     service: Service, fake, monkeypatch
 ) -> None:
-    real, calls = analyses.finish, []
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise peewee.OperationalError("database is locked")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(analyses, "finish", flaky)
+    calls = _fail_once(monkeypatch, "finish")
     row = _seed(service)
     broker = service.workers.runtime.broker
     mid = actors_module.message_id(row.analysis_key, "virustotal", row.chain)
