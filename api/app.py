@@ -46,5 +46,9 @@ def create_app(runtime: Runtime, actors: Actors) -> falcon.App:
         ("/api/actions/extract", Extract(settings.max_body_bytes)),
     ]
     for template, resource in routes:
+        if hasattr(resource, "on_get") and not hasattr(resource, "on_head"):
+            # RFC 9110: HEAD wherever GET (load balancers probe with it). Falcon sends the GET's
+            # status and headers, Content-Length included, without the body.
+            resource.on_head = resource.on_get  # type: ignore[attr-defined]
         app.add_route(template, resource)
     return app
