@@ -325,8 +325,13 @@ def shape(analysis: Analysis, results: dict[str, Any], pending: dict[str, Any]) 
     }
 
 
-def overdue_polls(now: dt.datetime, grace_s: float, limit: int = 200) -> list[PluginResult]:
-    """Return submitted sandbox rows whose next poll is overdue by more than the grace period."""
+def overdue_polls(
+    now: dt.datetime, grace_s: float, after_id: int = 0, limit: int = 200
+) -> list[PluginResult]:
+    """Return submitted sandbox rows whose next poll is overdue by more than the grace period.
+
+    At most ``limit`` rows, in id order from ``after_id`` on, so a caller can page through them.
+    """
     cutoff = now - dt.timedelta(seconds=grace_s)
     return list(
         PluginResult.select()
@@ -334,13 +339,18 @@ def overdue_polls(now: dt.datetime, grace_s: float, limit: int = 200) -> list[Pl
             (PluginResult.status == "pending")
             & PluginResult.next_check_at.is_null(False)
             & (PluginResult.next_check_at < cutoff)
+            & (PluginResult.id > after_id)
         )
+        .order_by(PluginResult.id)
         .limit(limit)
     )
 
 
-def stalled_runs(now: dt.datetime, after_s: float, limit: int = 200) -> list[PluginResult]:
-    """Return rows whose run (fast lookup or sandbox submission) has not answered for too long."""
+def stalled_runs(now: dt.datetime, after_s: float, after_id: int = 0, limit: int = 200) -> list[PluginResult]:
+    """Return rows whose run (fast lookup or sandbox submission) has not answered for too long.
+
+    At most ``limit`` rows, in id order from ``after_id`` on, so a caller can page through them.
+    """
     cutoff = now - dt.timedelta(seconds=after_s)
     return list(
         PluginResult.select()
@@ -348,6 +358,8 @@ def stalled_runs(now: dt.datetime, after_s: float, limit: int = 200) -> list[Plu
             (PluginResult.status == "pending")
             & PluginResult.next_check_at.is_null(True)
             & (PluginResult.started_at < cutoff)
+            & (PluginResult.id > after_id)
         )
+        .order_by(PluginResult.id)
         .limit(limit)
     )

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 import peewee
@@ -25,7 +27,7 @@ from shared import analyses, cache
 from shared.iocs.normalize import Ioc
 from shared.models import PluginResult, utcnow
 from shared.results import error_result, ok_result
-from workers.broker import FAST_QUEUE, SANDBOX_QUEUE
+from workers.broker import FAST_QUEUE, MAX_RETRIES, SANDBOX_QUEUE
 from workers.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,11 @@ RUN_PLUGIN = "run_plugin"
 POLL_SANDBOX = "poll_sandbox"
 _TRANSIENT = {"unavailable", "timeout", "rate_limited"}
 _DB_ERRORS = (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded)
-_DB_RETRIES = 5
+_DB_RETRIES = MAX_RETRIES
+# Dramatiq's backoff for those retries (min_backoff 500 ms, doubling): also the schedule on which
+# a submission's record is retried in place (see _Work._keep).
+_DB_BACKOFF_S = tuple(0.5 * 2**n for n in range(_DB_RETRIES))
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -176,9 +182,33 @@ class _Work:
             return
         outcome = self.rt.runner.submit(spec, ioc)
         if isinstance(outcome, Submitted):
-            self._submitted(analysis_id, spec, mine, outcome.job_id, row.created_at)
+            job_id = outcome.job_id
+            self._keep(job_id, lambda: self._submitted(analysis_id, spec, mine, job_id, row.created_at))
             return
-        self.finish(analysis_id, plugin, mine, outcome, ioc)
+        self._keep(None, lambda: self.finish(analysis_id, plugin, mine, outcome, ioc))
+
+    def _keep(self, job_id: str | None, write: Callable[[], T]) -> T:
+        """Store what a submission brought back, retrying a database error in place.
+
+        The row was claimed for a chain no message carries, so a Dramatiq retry of the message
+        would skip it and the reconciler would later submit again: the job would be orphaned.
+        Only when the database stays down through every retry is the error raised.
+        """
+        for delay_s in (*_DB_BACKOFF_S, None):
+            try:
+                return write()
+            except _DB_ERRORS as ex:
+                if delay_s is None:
+                    logger.error(
+                        "could not store a submission's outcome (job %s): %s; the row stays pending "
+                        "and the reconciler submits again",
+                        job_id,
+                        type(ex).__name__,
+                    )
+                    raise
+                logger.warning("storing a submission's outcome failed: %s; retrying", type(ex).__name__)
+                time.sleep(delay_s)
+        raise AssertionError("unreachable")
 
     def _lookup(self, analysis_id: str, spec: PluginSpec, chain: str, ioc: Ioc) -> None:
         """Run a lookup and finish the row with its result (on the call thread when in time)."""
@@ -238,7 +268,7 @@ class _Work:
             mine = analyses.record_submission(analysis_id, spec.name, job_id, chain, due)
         if mine:
             send(self.poll_actor, analysis_id, spec.name, chain, int(delay_s * 1000))
-        self._push(analysis_id, {"plugin": spec.name, "kind": "submitted", "job_id": job_id})
+            self._push(analysis_id, {"plugin": spec.name, "kind": "submitted", "job_id": job_id})
 
     def _schedule(
         self, analysis_id: str, row: PluginResult, schedule: Timing, retry_after_s: float | None

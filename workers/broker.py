@@ -43,8 +43,9 @@ _DOORBELL_RINGS = 4
 _DOORBELL_TTL_S = 60
 # Messages one fetch takes at most (see _DoorbellConsumer): a fan-out spreads over worker processes.
 FETCH_BATCH = 4
-# Retries of one message that ``held`` looks for: more than any actor's max_retries.
-HELD_RETRIES = 8
+# The most times an actor retries a message (workers.actors declares its actors with it); ``held``
+# looks for the copies named after each of those retries.
+MAX_RETRIES = 5
 # Before a consumer waits on its doorbell: an empty queue needs none of the rings left (each would
 # cost an empty fetch); a queue that filled again gets one, so the wait ends at once. EVAL, not a
 # loaded script: it runs in the same round trip as the wait, with no NOSCRIPT to recover from.
@@ -229,12 +230,12 @@ class DoorbellRedisBroker(RedisBroker):
         Dramatiq keeps a message's body in the queue's hash from its send until its ack, also
         while a worker runs it and after a dead worker's messages are put back; a retry waits in
         the delay queue's hash. A message lost with a Redis restart, or dead-lettered, is in
-        neither. Each copy is looked up by its name (see ``_send``), for up to ``HELD_RETRIES``
+        neither. Each copy is looked up by its name (see ``_send``), for up to ``MAX_RETRIES``
         retries.
         """
         if not message_ids:
             return set()
-        names = [(m, f"{m}.{retries}") for m in message_ids for retries in range(HELD_RETRIES + 1)]
+        names = [(m, f"{m}.{retries}") for m in message_ids for retries in range(MAX_RETRIES + 1)]
         pipe = self.client.pipeline(transaction=False)
         for queue in (queue_name, dq_name(queue_name)):
             for _, name in names:

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,13 @@ from workers.runtime import Runtime
 logger = logging.getLogger(__name__)
 
 MAX_REDISPATCH = 3
+# Rows looked at per pass, of each kind: a backlog of held rows costs each pass a bounded lookup,
+# and the next pass goes on after the last row this one looked at (see Window).
+PAGE = 500
+# A message the broker still holds this long after its row was due is presumed lost all the same:
+# a worker keeps the delayed messages it fetched in memory, and drops them when its connection to
+# Redis breaks, while their copies stay in Redis, claimed by that (living) worker, until it exits.
+HELD_CEILING_S = 600.0
 
 
 @dataclass
@@ -42,32 +50,59 @@ class Counts:
     still_held: int = 0  # overdue or old rows whose message the broker still holds: left alone
 
 
-def reconcile_once(runtime: Runtime, actors: Actors, now: dt.datetime | None = None) -> Counts:
+@dataclass
+class Window:
+    """Where a reconciler's next pass starts in each list of candidate rows (after this row id)."""
+
+    polls_after: int = 0
+    runs_after: int = 0
+
+
+def reconcile_once(
+    runtime: Runtime, actors: Actors, now: dt.datetime | None = None, window: Window | None = None
+) -> Counts:
     """Re-send overdue sandbox polls and stalled plugin runs; give up on runs dispatched too often.
 
     A row is re-sent only when the broker no longer holds the message of its current chain (see
-    ``workers.actors.message_id``). A message that is queued behind a backlog, waiting for a
-    retry, or running (a lookup with a long budget) is not lost: re-sending it would only move the
-    row to a new chain and throw away the answer the message is about to bring.
+    ``workers.actors.message_id``), or has held it for ``HELD_CEILING_S`` past the row's due time.
+    A message that is queued behind a backlog, waiting for a retry, or running (a lookup with a
+    long budget) is not lost: re-sending it would only move the row to a new chain and throw away
+    the answer the message is about to bring. A pass looks at up to ``PAGE`` rows of each kind,
+    from where the previous pass of ``window`` stopped.
     """
     assert runtime.db is not None
     now = now or utcnow()
+    window = window or Window()
     counts = Counts()
     settings = runtime.settings
     with runtime.db.connection_context():
-        overdue = _not_held(runtime, SANDBOX_QUEUE, analyses.overdue_polls(now, settings.reconcile_grace_s))
+        polls = analyses.overdue_polls(now, settings.reconcile_grace_s, window.polls_after, PAGE)
+        window.polls_after = polls[-1].id if len(polls) == PAGE else 0
+        ceiling = now - dt.timedelta(seconds=settings.reconcile_grace_s + HELD_CEILING_S)
+        overdue = _not_held(
+            runtime,
+            SANDBOX_QUEUE,
+            polls,
+            lambda row: row.next_check_at is not None and row.next_check_at < ceiling,
+        )
         for row in overdue.lost:
             if _resend(row, actors.poll_sandbox, restart=False):
                 counts.polls_resent += 1
-        stalled = [
-            row
-            for row in analyses.stalled_runs(now, settings.fast_redispatch_after_s)
+        candidates = analyses.stalled_runs(now, settings.fast_redispatch_after_s, window.runs_after, PAGE)
+        window.runs_after = candidates[-1].id if len(candidates) == PAGE else 0
+
+        def waited_s(row: PluginResult) -> float:
+            return (now - (row.started_at or row.created_at)).total_seconds()
+
+        def budget_s(row: PluginResult) -> float:
             # A run may take its plugin's whole budget: a message the broker cannot account for
             # (sent before message ids named chains) is not stalled before that has passed.
-            if (row.started_at or row.created_at)
-            < now - dt.timedelta(seconds=settings.plugin_timeout_for(row.plugin) + 30)
-        ]
-        runs = _not_held(runtime, FAST_QUEUE, stalled)
+            return settings.plugin_timeout_for(row.plugin) + 30
+
+        stalled = [row for row in candidates if waited_s(row) > budget_s(row)]
+        runs = _not_held(
+            runtime, FAST_QUEUE, stalled, lambda row: waited_s(row) > budget_s(row) + HELD_CEILING_S
+        )
         for row in runs.lost:
             if row.attempts >= MAX_REDISPATCH:
                 message = f"no worker answered after {row.attempts + 1} dispatches"
@@ -90,11 +125,24 @@ class _Sorted:
     held: int
 
 
-def _not_held(runtime: Runtime, queue_name: str, rows: list[PluginResult]) -> _Sorted:
-    """Split ``rows`` into those whose current message the broker no longer holds, and a count."""
+def _not_held(
+    runtime: Runtime, queue_name: str, rows: list[PluginResult], too_long: Callable[[PluginResult], bool]
+) -> _Sorted:
+    """Split ``rows`` into those whose current message is lost, and a count of the others.
+
+    Lost: the broker no longer holds the message, or ``too_long`` says it has held it too long.
+    """
     ids = {row.id: message_id(row.analysis_key, row.plugin, row.chain or "") for row in rows}
     held = brokermod.held(runtime.broker, queue_name, list(ids.values()))
-    lost = [row for row in rows if ids[row.id] not in held]
+    lost = [row for row in rows if ids[row.id] not in held or too_long(row)]
+    for row in lost:
+        if ids[row.id] in held:
+            logger.warning(
+                "reconciler: %s/%s is still held %g s after it was due; presumed lost",
+                row.analysis_key,
+                row.plugin,
+                HELD_CEILING_S,
+            )
     return _Sorted(lost, len(rows) - len(lost))
 
 
@@ -124,9 +172,10 @@ class Reconciler(threading.Thread):
 
     def run(self) -> None:
         interval_s = self.runtime.settings.reconcile_interval_s
+        window = Window()
         while not self._stop_event.wait(interval_s * random.uniform(0.5, 1.0)):
             try:
-                reconcile_once(self.runtime, self.actors)
+                reconcile_once(self.runtime, self.actors, window=window)
             except (peewee.PeeweeException, redis.RedisError, OSError) as ex:
                 logger.warning("reconcile pass failed: %s", type(ex).__name__)
             except Exception:

@@ -25,6 +25,7 @@ from shared.models import PluginResult, utcnow
 from tests.conftest import Service
 from workers import actors as actors_module
 from workers import broker as brokermod
+from workers import reconciler as reconciler_module
 from workers.actors import Timing, backoff_s
 from workers.reconciler import MAX_REDISPATCH, reconcile_once
 from workers.runner import PluginRunner
@@ -285,6 +286,46 @@ def test_reconciler_redispatches_stalled_runs_then_gives_up(service: Service) ->
     assert moved.chain != stalled.chain
 
 
+def _held_by_broker(monkeypatch, rows: list[PluginResult]) -> list[tuple]:
+    """Make the broker report the current messages of ``rows`` as held; return what gets re-sent."""
+    held = {actors_module.message_id(r.analysis_key, r.plugin, r.chain) for r in rows}
+    monkeypatch.setattr(brokermod, "held", lambda broker, queue, ids: held & set(ids))
+    sent: list[tuple] = []
+    monkeypatch.setattr(reconciler_module, "send", lambda actor, *args: sent.append(args))
+    return sent
+
+
+def test_a_pass_goes_on_after_the_held_rows_the_previous_pass_looked_at(
+    service: Service, monkeypatch
+) -> None:
+    monkeypatch.setattr(reconciler_module, "PAGE", 2)
+    old = utcnow() - dt.timedelta(minutes=5)
+    rows = [_seed(service, started_at=old) for _ in range(3)]
+    sent = _held_by_broker(monkeypatch, rows[:2])  # a backlog fills the first page
+    window = reconciler_module.Window()
+    first = reconcile_once(service.workers.runtime, service.workers.actors, window=window)
+    assert (first.still_held, first.runs_resent) == (2, 0)
+    second = reconcile_once(service.workers.runtime, service.workers.actors, window=window)
+    assert (second.still_held, second.runs_resent) == (0, 1)
+    assert [args[:2] for args in sent] == [(rows[2].analysis_key, "virustotal")]
+    third = reconcile_once(service.workers.runtime, service.workers.actors, window=window)
+    assert (third.still_held, third.runs_resent) == (2, 0)  # back to the start
+
+
+def test_a_message_held_long_past_its_due_time_is_presumed_lost(service: Service, monkeypatch) -> None:
+    run = _seed(service, started_at=utcnow())
+    poll = _seed(service, "joe_sandbox", job_id="7", next_check_at=utcnow(), mode="slow")
+    sent = _held_by_broker(monkeypatch, [run, poll])
+    soon = utcnow() + dt.timedelta(minutes=5)
+    counts = reconcile_once(service.workers.runtime, service.workers.actors, now=soon)
+    assert (counts.still_held, counts.runs_resent, counts.polls_resent) == (2, 0, 0)
+    budget_s = service.settings.plugin_timeout_for("virustotal") + 30
+    long_after = utcnow() + dt.timedelta(seconds=budget_s + reconciler_module.HELD_CEILING_S + 60)
+    counts = reconcile_once(service.workers.runtime, service.workers.actors, now=long_after)
+    assert (counts.still_held, counts.runs_resent, counts.polls_resent) == (0, 1, 1)
+    assert sorted(args[1] for args in sent) == ["joe_sandbox", "virustotal"]
+
+
 def _seed_submission(service: Service) -> PluginResult:
     """A pending joe_sandbox row for a URL, as the API leaves it before the submission runs."""
     analysis_id = uuid.uuid4()
@@ -324,30 +365,53 @@ def test_a_submission_message_handled_twice_submits_once_and_starts_one_poll_cha
     assert stored.job_id and stored.chain == polls[0][2] != row.chain
 
 
-def test_a_submission_retried_after_a_database_error_does_not_submit_again(
+def test_a_submission_whose_record_fails_once_keeps_its_job_and_starts_polling(
     service: Service, fake, monkeypatch
 ) -> None:
     calls = _fail_once(monkeypatch, "record_submission")
+    polls: list[tuple] = []
+    monkeypatch.setattr(actors_module, "send", lambda actor, *args: polls.append(args))
     body = service.post(
         "/api/v1/analysis",
         {"ioc": "http://evil.example.com/x", "type": "url", "plugins": ["joe_sandbox"]},
     ).json
-    deadline = time.monotonic() + 3  # the Dramatiq retry comes after 0.5 to 1 s
-    while time.monotonic() < deadline and len(calls) < 2:
+    deadline = time.monotonic() + 3  # retried in place after 0.5 s
+    while time.monotonic() < deadline and not polls:
         time.sleep(0.05)
-    time.sleep(0.3)
-    assert fake.count("joe", "submission/new") == 1
-    # The row stays pending with no poll due: the reconciler re-sends it as a stalled run.
+    assert len(calls) == 2 and fake.count("joe", "submission/new") == 1
     with service.workers.runtime.db.connection_context():
         row = analyses.get_row(body["id"], "joe_sandbox")
-        assert row.status == "pending" and row.next_check_at is None
-        stalled = analyses.stalled_runs(utcnow(), service.settings.fast_redispatch_after_s)
-    assert stalled == []
+    # The job is recorded on the claimed chain and its first poll is on its way: nothing for the
+    # reconciler to submit again.
+    assert row.status == "pending" and row.job_id and row.next_check_at is not None
+    assert [p[:3] for p in polls] == [(body["id"], "joe_sandbox", row.chain)]
+
+
+def test_a_submission_whose_record_keeps_failing_is_left_for_the_reconciler(
+    service: Service, fake, monkeypatch
+) -> None:
+    monkeypatch.setattr(actors_module, "_DB_BACKOFF_S", (0.01, 0.01))
+    real, calls = analyses.record_submission, []
+
+    def down(*args, **kwargs):
+        calls.append(1)
+        raise peewee.OperationalError("database is down")
+
+    monkeypatch.setattr(analyses, "record_submission", down)
+    row = _seed_submission(service)
+    with pytest.raises(peewee.OperationalError):
+        service.workers.actors.run_plugin.fn(
+            row.analysis_key, "joe_sandbox", row.chain, ["url", "http://evil.example.com/x"]
+        )
+    assert len(calls) == 3 and fake.count("joe", "submission/new") == 1
+    monkeypatch.setattr(analyses, "record_submission", real)
+    # The row stays pending with no poll due: the reconciler re-sends it as a stalled run.
     with service.workers.runtime.db.connection_context():
+        stuck = analyses.get_row(row.analysis_key, "joe_sandbox")
+        assert stuck.status == "pending" and stuck.next_check_at is None and stuck.chain != row.chain
         later = utcnow() + dt.timedelta(seconds=service.settings.fast_redispatch_after_s + 1)
-        assert [r.id for r in analyses.stalled_runs(later, service.settings.fast_redispatch_after_s)] == [
-            row.id
-        ]
+        stalled = analyses.stalled_runs(later, service.settings.fast_redispatch_after_s)
+    assert [r.id for r in stalled] == [row.id]
 
 
 def test_a_poll_message_handled_twice_leaves_one_live_chain(service: Service, fake, monkeypatch) -> None:
