@@ -24,6 +24,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from plugins import registry
 from plugins.spec import PluginError, PluginSpec, Submitted
 from shared import analyses, cache
+from shared.config import Settings
 from shared.iocs.normalize import Ioc
 from shared.models import PluginResult, utcnow
 from shared.results import error_result, ok_result
@@ -111,18 +112,25 @@ def _retry_db_errors(retries: int, exception: BaseException) -> bool:
     return retries < _DB_RETRIES and isinstance(exception, _DB_ERRORS)
 
 
+def time_limit_ms(settings: Settings) -> int:
+    """Return the longest any message may run: the longest plugin budget plus 30 s.
+
+    A backstop only: each plugin's own budget (<NAME>_TIMEOUT may raise it) ends the run first.
+    """
+    longest_s = max([settings.plugin_timeout_for(m.SPEC.name) for m in registry.PLUGINS] or [0.0])
+    return int((max(longest_s, settings.plugin_timeout_s) + 30) * 1000)
+
+
 def declare(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
     """Declare both actors on ``broker``, bound to the process's runtime."""
     work = _Work(runtime)
-    # A backstop only: each plugin's own budget (<NAME>_TIMEOUT may raise it) ends the run first.
-    longest_s = max([runtime.settings.plugin_timeout_for(m.SPEC.name) for m in registry.PLUGINS] or [0.0])
     options: dict[str, Any] = {
         "broker": broker,
         "max_retries": _DB_RETRIES,
         "retry_when": _retry_db_errors,
         "min_backoff": 500,
         "max_backoff": 10_000,
-        "time_limit": int((max(longest_s, runtime.settings.plugin_timeout_s) + 30) * 1000),
+        "time_limit": time_limit_ms(runtime.settings),
     }
     run = dramatiq.actor(actor_name=RUN_PLUGIN, queue_name=FAST_QUEUE, **options)(work.run_plugin)
     poll = dramatiq.actor(actor_name=POLL_SANDBOX, queue_name=SANDBOX_QUEUE, **options)(work.poll_sandbox)

@@ -35,7 +35,7 @@ class EmbeddedWorkers:
         dbmod.migrate(self.runtime.db)
         self.actors = actorsmod.declare(self.runtime.broker, self.runtime)
         self.runtime.broker.add_middleware(ReconcilerMiddleware(self.runtime, self.actors))
-        self.lanes = SandboxLane(settings.sandbox_threads)
+        self.lanes = SandboxLane(settings.sandbox_threads, actorsmod.time_limit_ms(settings))
         self.runtime.broker.add_middleware(self.lanes)
         # The consumers idle at SOCBUDDY_WORKER_TIMEOUT_MS whatever this is (see workers.broker);
         # the worker threads' wait only delays stopping, so tests keep it short and dev does not.

@@ -20,4 +20,4 @@ RUNTIME = runtime.build(SETTINGS, threads=int(os.environ.get("SOCBUDDY_WORKER_TH
 BROKER = RUNTIME.broker
 ACTORS = actors.declare(BROKER, RUNTIME)
 BROKER.add_middleware(ReconcilerMiddleware(RUNTIME, ACTORS))
-BROKER.add_middleware(SandboxLane(SETTINGS.sandbox_threads))
+BROKER.add_middleware(SandboxLane(SETTINGS.sandbox_threads, actors.time_limit_ms(SETTINGS)))

@@ -12,6 +12,7 @@ needs no second worker and gets none.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import dramatiq
@@ -21,14 +22,17 @@ from dramatiq.middleware import Middleware
 
 from workers.broker import SANDBOX_QUEUE
 
-STOP_TIMEOUT_MS = 30_000
-
 
 class SandboxLane(Middleware):
-    """Split the sandbox queue off the first worker that boots into a worker of ``threads`` threads."""
+    """Split the sandbox queue off the first worker that boots into a worker of ``threads`` threads.
 
-    def __init__(self, threads: int) -> None:
+    When the process stops, the lane waits up to ``stop_timeout_ms`` for the polls it is running
+    (pass the actors' time limit, so none is cut off).
+    """
+
+    def __init__(self, threads: int, stop_timeout_ms: int) -> None:
         self.threads = threads
+        self.stop_timeout_ms = stop_timeout_ms
         self.main: Worker | None = None
         self.lane: Worker | None = None
 
@@ -48,9 +52,27 @@ class SandboxLane(Middleware):
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         if worker is self.main and self.lane is not None:
-            self.lane.start()
+            # A starting Worker registers a middleware of its own on the broker: for the second one
+            # Dramatiq warns of "a middleware of the same type twice", which is expected here.
+            quiet = _Drop("same type twice")
+            broker.logger.addFilter(quiet)
+            try:
+                self.lane.start()
+            finally:
+                broker.logger.removeFilter(quiet)
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
         if worker is self.main and self.lane is not None:
             lane, self.lane = self.lane, None
-            lane.stop(timeout=STOP_TIMEOUT_MS)
+            lane.stop(timeout=self.stop_timeout_ms)
+
+
+class _Drop(logging.Filter):
+    """Drop the log records whose message contains ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 import time
 import uuid
 
@@ -68,7 +70,7 @@ def _broker_with_both_queues() -> StubBroker:
     broker = StubBroker()
     dramatiq.actor(actor_name="fast_one", queue_name=FAST_QUEUE, broker=broker)(lambda: None)
     dramatiq.actor(actor_name="sandbox_one", queue_name=SANDBOX_QUEUE, broker=broker)(lambda: None)
-    broker.add_middleware(SandboxLane(2))
+    broker.add_middleware(SandboxLane(2, stop_timeout_ms=2000))
     return broker
 
 
@@ -94,3 +96,31 @@ def test_stopping_the_main_worker_stops_the_sandbox_threads() -> None:
     worker.stop(timeout=2000)
     assert not any(t.is_alive() for t in lane.workers)
     assert not any(t.is_alive() for t in lane.consumers.values())
+
+
+def test_the_sandbox_threads_get_their_stop_timeout_and_boot_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = _broker_with_both_queues()
+    lanes = next(m for m in broker.middleware if isinstance(m, SandboxLane))
+    lanes.stop_timeout_ms = 1000
+    started, release = threading.Event(), threading.Event()
+
+    def slow_poll() -> None:
+        started.set()
+        release.wait(10)
+
+    dramatiq.actor(actor_name="slow_poll", queue_name=SANDBOX_QUEUE, broker=broker)(slow_poll).send()
+    with caplog.at_level(logging.WARNING):
+        worker = Worker(broker, worker_threads=1, worker_timeout=10)
+        worker.start()
+    assert not [r for r in caplog.records if "same type twice" in r.getMessage()]
+    lane = lanes.lane
+    assert lane is not None and started.wait(5)
+    stopping = time.monotonic()
+    try:
+        worker.stop(timeout=5000)
+        # The lane waits its own 1 s for the running poll, not the main worker's 5 s.
+        assert 0.8 < time.monotonic() - stopping < 2.5
+    finally:
+        release.set()
