@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from shared import accounts, audit
 from shared import db as dbmod
-from shared.config import Settings
+from shared.config import Settings, without_password
 from shared.errors import ConfigError, SocbuddyError
 from shared.logsetup import configure_logging
 
@@ -436,16 +436,18 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def _dev_banner(settings: Settings, key: str | None) -> str:
     lines = [
         "SOCBuddy dev: API and workers in one process",
-        f"  database: {settings.database_url}",
+        f"  database: {without_password(settings.database_url or '')}",
         f"  broker:   {'Redis at REDIS_URL' if settings.redis_url else 'in-process (no REDIS_URL)'}",
     ]
     if key:
         lines += ["  created service account 'dev'; its API key (shown once):", f"  {key}"]
     else:
-        lines += [
-            "  API keys exist already; create another with:",
-            f"  DATABASE_URL={shlex.quote(settings.database_url or '')} socbuddy keys create NAME",
-        ]
+        # The URL is spelled out only for the embedded default: one from the environment is already
+        # there for the command, and may hold a password that does not belong in a terminal's log.
+        command = "socbuddy keys create NAME"
+        if not os.environ.get("DATABASE_URL"):
+            command = f"DATABASE_URL={shlex.quote(settings.database_url or '')} {command}"
+        lines += ["  API keys exist already; create another with:", f"  {command}"]
     return "\n".join(lines)
 
 

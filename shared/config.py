@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
 
@@ -118,3 +119,12 @@ class _Reader:
         if value is None:
             return None
         return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
+
+
+def without_password(url: str) -> str:
+    """Return ``url`` with the password of its user part, if any, replaced by ``***`` (for display)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()

@@ -14,7 +14,7 @@ import pytest
 import plugins
 from plugins import registry
 from shared import cli
-from shared.config import Settings
+from shared.config import Settings, without_password
 from shared.errors import ConfigError
 from shared.iocs.normalize import InvalidIoc, is_global_ip, make_ioc, normalize
 
@@ -163,6 +163,34 @@ def test_migrate_says_what_it_created(db_env: str, capsys) -> None:
     assert first.startswith("schema created or upgraded: table ") and "table audit_event" in first
     assert cli.main(["migrate"]) == 0
     assert capsys.readouterr().out == "schema is up to date\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://app:s3cret@db.internal:5432/socbuddy",
+            "postgresql://app:***@db.internal:5432/socbuddy",
+        ),
+        ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("postgresql://app@db/socbuddy", "postgresql://app@db/socbuddy"),
+        ("sqlite:////srv/var/socbuddy.sqlite3", "sqlite:////srv/var/socbuddy.sqlite3"),
+    ],
+)
+def test_urls_are_displayed_without_their_password(url: str, shown: str) -> None:
+    assert without_password(url) == shown
+
+
+def test_the_dev_banner_never_shows_a_database_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://app:s3cret@db.internal:5432/socbuddy"
+    monkeypatch.setenv("DATABASE_URL", url)
+    banner = cli._dev_banner(Settings(database_url=url), None)
+    assert "s3cret" not in banner and "app:***@db.internal" in banner
+    assert "  socbuddy keys create NAME" in banner
+    monkeypatch.delenv("DATABASE_URL")
+    sqlite = "sqlite:////srv/var/socbuddy.sqlite3"
+    banner = cli._dev_banner(Settings(database_url=sqlite), None)
+    assert f"DATABASE_URL={sqlite} socbuddy keys create NAME" in banner  # the embedded default, spelled out
 
 
 def test_settings_parse_and_reject_bad_values() -> None:
