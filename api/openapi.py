@@ -107,7 +107,11 @@ def _schemas() -> dict[str, Any]:
                     "description": "the few normalised facts an analyst reads first",
                 },
                 "link": {"type": ["string", "null"], "description": "the provider's own page for this IOC"},
-                "raw": {"description": "the provider's answer (null on most errors)"},
+                "raw": {
+                    "oneOf": [{"type": "object"}, {"type": "null"}],
+                    "description": "the provider's answer (null on most errors); an answer that is "
+                    'not a JSON object comes wrapped as {"data": answer}',
+                },
                 "error": {"oneOf": [{"type": "null"}, tool_error]},
                 "duration_ms": {"type": "integer", "minimum": 0},
                 "fetched_at": {"type": "string", "pattern": _UTC_MS},

@@ -31,12 +31,23 @@ def ok_result(plugin: str, finding: Finding, duration_ms: int) -> dict[str, Any]
         "verdict": finding.verdict,
         "summary": dict(finding.summary),
         "link": finding.link,
-        "raw": finding.raw,
+        "raw": raw_object(finding.raw),
         "error": None,
         "duration_ms": int(duration_ms),
         "fetched_at": iso_ms(),
         "cached": False,
     }
+
+
+def raw_object(raw: Any) -> dict[str, Any] | None:
+    """Return ``raw`` as API.md types it, an object or null: any other answer comes as {"data": it}.
+
+    Some providers answer with a JSON array (crt.sh, Have I Been Pwned); some plugins keep only a
+    list out of an enveloped answer.
+    """
+    if raw is None or isinstance(raw, dict):
+        return raw
+    return {"data": raw}
 
 
 def error_result(plugin: str, code: str, message: str, duration_ms: int) -> dict[str, Any]:

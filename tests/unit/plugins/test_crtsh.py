@@ -42,7 +42,7 @@ def test_ok_sends_query_and_summarises_entries() -> None:
     first = summary["certificates"][0]
     assert first["id"] == 15839920011 and first["link"] == "https://crt.sh/?id=15839920011"
     assert first["serial_number"] == ENTRY["serial_number"] and first["issuer_ca_id"] == 295815
-    assert result["raw"] == [ENTRY, OLDER]
+    assert result["raw"] == {"data": [ENTRY, OLDER]}  # API.md: raw is an object
 
 
 def test_ok_newly_observed_name_is_suspicious() -> None:

@@ -45,7 +45,7 @@ def test_ok_sends_key_user_agent_and_explicit_flags() -> None:
             "link": "https://haveibeenpwned.com/PwnedWebsites#ExampleForum",
         }
     ]
-    assert result["raw"] == [fake.BREACH]
+    assert result["raw"] == {"data": [fake.BREACH]}  # API.md: raw is an object
 
 
 def test_ok_many_breaches_newest_first_union_of_classes_capped() -> None:

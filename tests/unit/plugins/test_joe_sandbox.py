@@ -53,6 +53,7 @@ def test_ok_hash_lookup_picks_newest_webid() -> None:
 def test_not_found_hash_is_ok_unknown() -> None:
     result = h.lookup("joe_sandbox", joe_fake(fp.FakeProviders()), "hash", "b" * 64, ENV)
     assert result["status"] == "ok" and result["verdict"] == "unknown" and result["summary"]["found"] is False
+    assert result["raw"] == {"data": []}  # API.md: raw is an object or null, never the bare list
 
 
 def test_not_supported_without_terms_acceptance() -> None:
