@@ -83,11 +83,22 @@ def _decode(raw: bytes) -> Any:
     return value
 
 
+_JSON_TYPES = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    list: "array",
+    dict: "object",
+}
+
+
 def string_field(body: dict[str, Any], name: str) -> str:
     """Return a required string field; 400 invalid_request when missing or not a string."""
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         raise InvalidRequest(f"missing field {name!r}")
+    value = body[name]
     if not isinstance(value, str):
-        raise InvalidRequest(f"field {name!r} must be a string")
+        got = _JSON_TYPES.get(type(value), type(value).__name__)
+        raise InvalidRequest(f"field {name!r} must be a string (got {got})")
     return value

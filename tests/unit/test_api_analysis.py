@@ -217,6 +217,23 @@ def test_validation_order_and_codes(service: Service, body: dict, code: str) -> 
     assert set(answer.json) == {"error", "detail"}
 
 
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"type": "ip"}, "missing field 'ioc'"),
+        ({"ioc": None, "type": "ip"}, "field 'ioc' must be a string (got null)"),
+        ({"ioc": 5, "type": "ip"}, "field 'ioc' must be a string (got number)"),
+        ({"ioc": ["1.1.1.1"], "type": "ip"}, "field 'ioc' must be a string (got array)"),
+        ({"ioc": "1.1.1.1", "type": False}, "field 'type' must be a string (got boolean)"),
+    ],
+)
+def test_a_field_that_is_there_but_not_a_string_is_not_called_missing(
+    service: Service, body: dict, detail: str
+) -> None:
+    answer = service.post("/api/v1/analysis", body)
+    assert answer.status_code == 400 and answer.json == {"error": "invalid_request", "detail": detail}
+
+
 def test_invalid_value_detail_says_why(service: Service) -> None:
     answer = service.post("/api/v1/analysis", {"ioc": "999.1.1.1", "type": "ip"})
     assert "not an IPv4 or IPv6 address" in answer.json["detail"]
