@@ -38,6 +38,10 @@ def error_fields(status_code: int, reason: str, text: str) -> tuple[str, str]:
     code = _CODES.get(status_code, "internal_error")
     if code == "internal_error":
         return code, "the server failed while reading the request"
+    if status_code == 413:
+        # Waitress's cap is several times SOCBUDDY_MAX_BODY_BYTES; the limit a client can act on
+        # is that one, not the cap's figure.
+        return code, "the request body is larger than SOCBUDDY_MAX_BODY_BYTES allows"
     return code, f"{reason}: {text}"[:_DETAIL_MAX_CHARS] if text else reason
 
 

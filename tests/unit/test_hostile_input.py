@@ -526,14 +526,15 @@ def test_through_waitress(served: tuple[Service, int]) -> None:
         status, headers, body = request(start, extra, sent)
         assert 400 <= status < 500, (start, status, body[:200])
         shaped((status, headers, body), status, "invalid_request")
-    # A declared body over waitress's own cap: refused from the headers, 413 in shape.
-    shaped(
-        request(
-            b"POST /api/actions/defang HTTP/1.1",
-            auth + b"Content-Length: %d\r\n" % (WAITRESS_HARD_CAP_BYTES * 8),
-        ),
-        413,
-        "payload_too_large",
+    # A declared body over waitress's own cap: refused from the headers, 413 in shape, naming the
+    # limit a client can act on.
+    refused = request(
+        b"POST /api/actions/defang HTTP/1.1",
+        auth + b"Content-Length: %d\r\n" % (WAITRESS_HARD_CAP_BYTES * 8),
+    )
+    shaped(refused, 413, "payload_too_large")
+    assert (
+        json.loads(refused[2])["detail"] == "the request body is larger than SOCBUDDY_MAX_BODY_BYTES allows"
     )
     # A header section over waitress's limit (431) and a transfer coding it does not implement (501).
     shaped(
