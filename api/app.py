@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import falcon
 
 from api import errors, openapi
@@ -50,5 +52,22 @@ def create_app(runtime: Runtime, actors: Actors) -> falcon.App:
             # RFC 9110: HEAD wherever GET (load balancers probe with it). Falcon sends the GET's
             # status and headers, Content-Length included, without the body.
             resource.on_head = resource.on_get  # type: ignore[attr-defined]
+        if not hasattr(resource, "on_options"):
+            resource.on_options = _options_responder(resource)  # type: ignore[attr-defined]
         app.add_route(template, resource)
     return app
+
+
+def _options_responder(resource: object) -> Callable[..., None]:
+    """Return an OPTIONS responder: 204, no body, and the same Allow list a 405 gives.
+
+    Falcon's own answers 200 with an empty body labelled JSON, and leaves OPTIONS out of Allow.
+    """
+    methods = falcon.COMBINED_METHODS  # in the order Falcon lists them in a 405's Allow
+    allowed = ", ".join(m for m in methods if m == "OPTIONS" or hasattr(resource, f"on_{m.lower()}"))
+
+    def on_options(req: falcon.Request, resp: falcon.Response, **params: str) -> None:
+        resp.status = falcon.HTTP_204
+        resp.set_header("Allow", allowed)
+
+    return on_options

@@ -103,8 +103,10 @@ def test_every_route_is_documented_and_every_documented_route_exists(service: Se
     routes = _falcon_routes(service.client.app)
     document = openapi.document()
     documented = {path: {m for m in item if m in METHODS} for path, item in document["paths"].items()}
-    # HEAD answers wherever GET does (RFC 9110), with GET's headers: not documented apart.
-    assert {path: methods - {"head"} for path, methods in routes.items()} == documented
+    # HEAD answers wherever GET does (RFC 9110), with GET's headers, and OPTIONS everywhere (204 and
+    # Allow): neither is documented apart.
+    assert {path: methods - {"head", "options"} for path, methods in routes.items()} == documented
+    assert all("options" in methods for methods in routes.values())
     assert {path for path, methods in routes.items() if "head" in methods} == {
         path for path, methods in documented.items() if "get" in methods
     }
@@ -118,6 +120,18 @@ def test_every_route_is_documented_and_every_documented_route_exists(service: Se
                 assert {"401", "429", "503"} <= set(operation["responses"]), path
             if "requestBody" in operation:
                 assert {"400", "413"} <= set(operation["responses"]), path
+
+
+def test_options_answers_204_with_the_allow_list_a_405_gives(service: Service) -> None:
+    for template in _falcon_routes(service.client.app):
+        path = template.replace("{id}", "0" * 8).replace("{plugin}", "virustotal")
+        options = service.client.simulate_options(path, headers=service.auth)
+        assert options.status_code == 204 and options.content == b"", path
+        assert "content-type" not in options.headers, path
+        refused = service.client.simulate_put(path, headers=service.auth, json={})
+        assert refused.status_code == 405, path
+        allowed = options.headers["allow"].split(", ")
+        assert allowed == refused.headers["allow"].split(", ") and "OPTIONS" in allowed, path
 
 
 def test_request_and_error_schemas_say_what_the_service_takes(documented: Documented) -> None:
