@@ -4,7 +4,8 @@ Defence in depth for provider keys: every handler on the root logger gets a form
 each configured key in the final formatted text (message, exception traceback, stack) with
 ``[redacted]``. Records from any logger that propagates to the root (ours, dramatiq, waitress,
 httpx) pass through it. The keys are the values of every plugin's ``key_var`` set when
-``configure_logging`` runs, plus their percent-encoded forms (as in a URL path or query string).
+``configure_logging`` runs, and the passwords in DATABASE_URL and REDIS_URL, plus their
+percent-encoded forms (as in a URL path or query string).
 Values shorter than ``MIN_SECRET_CHARS`` are ignored: they would match ordinary text too often.
 """
 
@@ -14,7 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
 REDACTED = "[redacted]"
@@ -32,7 +33,26 @@ def configure_logging() -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    install_redaction(logging.getLogger().handlers, provider_secrets())
+    install_redaction(logging.getLogger().handlers, configured_secrets())
+
+
+def configured_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Return every secret the configuration holds: provider keys and the passwords in service URLs."""
+    return provider_secrets(environ) + url_passwords(environ)
+
+
+def url_passwords(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Return the passwords in DATABASE_URL and REDIS_URL, as set in ``environ`` (default: the process's)."""
+    env = os.environ if environ is None else environ
+    passwords = []
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        try:
+            password = urlsplit(env.get(name, "").strip()).password
+        except ValueError:  # a malformed URL: the service refuses it elsewhere, with its own message
+            continue
+        if password:
+            passwords += [password, unquote(password)]
+    return passwords
 
 
 def provider_secrets(environ: Mapping[str, str] | None = None) -> list[str]:

@@ -160,3 +160,24 @@ def test_configure_logging_redacts_on_existing_root_handlers(
     formatter = handler.formatter
     assert isinstance(formatter, logsetup.RedactingFormatter)
     assert not isinstance(formatter.inner, logsetup.RedactingFormatter)
+
+
+def test_the_passwords_in_the_service_urls_are_redacted(stream: io.StringIO) -> None:
+    environ = {
+        "DATABASE_URL": "postgresql://app:pg%2Fsecret-123@db.internal:5432/socbuddy",
+        "REDIS_URL": "redis://:redis-secret-456@cache:6379/0",
+        "REDIS_URL_UNUSED": "redis://:not-a-service-url@x/0",
+    }
+    assert set(logsetup.url_passwords(environ)) == {"pg%2Fsecret-123", "pg/secret-123", "redis-secret-456"}
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(logsetup.LOG_FORMAT))
+    logsetup.install_redaction([handler], logsetup.configured_secrets(environ))
+    for text in (environ["DATABASE_URL"], "password pg/secret-123 rejected", environ["REDIS_URL"]):
+        handler.handle(logging.makeLogRecord({"msg": text, "levelno": logging.ERROR}))
+    out = stream.getvalue()
+    assert "secret-123" not in out and "redis-secret-456" not in out
+    assert f"postgresql://app:{logsetup.REDACTED}@db.internal:5432/socbuddy" in out
+    assert (
+        logsetup.url_passwords({"DATABASE_URL": "sqlite:////srv/x.sqlite3", "REDIS_URL": "redis://h:6379/0"})
+        == []
+    )
