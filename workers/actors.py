@@ -38,9 +38,10 @@ POLL_SANDBOX = "poll_sandbox"
 _TRANSIENT = {"unavailable", "timeout", "rate_limited"}
 _DB_ERRORS = (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded)
 _DB_RETRIES = MAX_RETRIES
-# Dramatiq's backoff for those retries (min_backoff 500 ms, doubling): also the schedule on which
-# a submission's record is retried in place (see _Work._keep).
-_DB_BACKOFF_S = tuple(0.5 * 2**n for n in range(_DB_RETRIES))
+_MIN_BACKOFF_MS, _MAX_BACKOFF_MS = 500, 10_000
+# Dramatiq's backoff for those retries (doubling from the minimum, capped): also the schedule on
+# which a submission's record is retried in place (see _Work._keep).
+_DB_BACKOFF_S = tuple(min(_MIN_BACKOFF_MS * 2**n, _MAX_BACKOFF_MS) / 1000 for n in range(_DB_RETRIES))
 T = TypeVar("T")
 
 
@@ -128,8 +129,8 @@ def declare(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         "broker": broker,
         "max_retries": _DB_RETRIES,
         "retry_when": _retry_db_errors,
-        "min_backoff": 500,
-        "max_backoff": 10_000,
+        "min_backoff": _MIN_BACKOFF_MS,
+        "max_backoff": _MAX_BACKOFF_MS,
         "time_limit": time_limit_ms(runtime.settings),
     }
     run = dramatiq.actor(actor_name=RUN_PLUGIN, queue_name=FAST_QUEUE, **options)(work.run_plugin)
